@@ -215,9 +215,7 @@ class Chain:
     def map_params(self, fn, rank: int | None = None) -> Chain:
         """Apply fn to every parameter array (after broadcasting it to param_shape()), e.g. a transpose."""
         shape = self.param_shape()
-        steps = tuple(
-            s.rebuild(tuple(compress(fn(np.broadcast_to(a, shape))) for a in s.arrays())) for s in self.steps
-        )
+        steps = tuple(s.rebuild(tuple(compress(fn(np.broadcast_to(a, shape))) for a in s.arrays())) for s in self.steps)
         return Chain(self.rank if rank is None else rank, steps)
 
     def scalar_steps(self, index: tuple[int, ...]):

@@ -43,6 +43,7 @@ class Lowering:
         self.tensors: dict[str, ir.Tensor] = {}
         self.nodes: list[ir.Node] = []
         self.input_spec: ir.InputSpec | None = None
+        self.quantized: dict[str, str] = {}  # ONNX Quant/BipolarQuant output -> IR tensor of its codes
         self._counters: dict[str, itertools.count] = {}
         for init in model.graph.initializer:
             self.values[init.name] = model.get_initializer(init.name)
@@ -87,6 +88,9 @@ class Lowering:
             )
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: input {index} must be an activation")
 
+    def is_quant_const(self, node, index: int) -> bool:
+        return index < len(node.input) and isinstance(self.values.get(node.input[index]), QuantConst)
+
     def is_const(self, node, index: int) -> bool:
         value = self.values.get(node.input[index])
         return value is not None and not isinstance(value, State)
@@ -119,8 +123,16 @@ class Lowering:
         lo, hi = accumulator_range(weight.reshape(weight.shape[0], -1), src.lo, src.hi, bias)
         acc_lo, acc_hi = min(lo), max(hi)
         return self.add_node(
-            cls, onnx_node, [state.src], shape, IntType.for_range(acc_lo, acc_hi), acc_lo, acc_hi,
-            weight=ir.frozen_array(weight), bias=None if bias is None else ir.frozen_array(bias), **fields,
+            cls,
+            onnx_node,
+            [state.src],
+            shape,
+            IntType.for_range(acc_lo, acc_hi),
+            acc_lo,
+            acc_hi,
+            weight=ir.frozen_array(weight),
+            bias=None if bias is None else ir.frozen_array(bias),
+            **fields,
         )
 
     def set(self, onnx_node, value) -> None:

@@ -46,7 +46,8 @@ def lower(model) -> ir.Graph:
     nodes = _live_nodes(low.nodes, result.src)
     live = {low.input_spec.tensor} | {n.output for n in nodes}
     tensors = {k: v for k, v in low.tensors.items() if k in live}
-    return ir.Graph(low.input_spec, tensors, tuple(nodes), output)
+    quantized = {k: v for k, v in low.quantized.items() if v in live}
+    return ir.Graph(low.input_spec, tensors, tuple(nodes), output, quantized)
 
 
 def _live_nodes(nodes, output: str):

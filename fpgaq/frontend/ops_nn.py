@@ -15,14 +15,24 @@ from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
 
 
-def _dense_from(low: Lowering, node, state: State, ints: np.ndarray, wscale, bias, alpha=Fraction(1),
-                beta=Fraction(1)) -> None:
+def _dense_from(
+    low: Lowering,
+    node,
+    state: State,
+    ints: np.ndarray,
+    wscale,
+    bias,
+    quantized_bias: bool,
+    alpha=Fraction(1),
+    beta=Fraction(1),
+) -> None:
     """Create a Dense node for weights ints[o, k] with per-output scales; the chain carries scale and bias."""
     aff = input_affine(state, node, "the input")
     shape = low.tensors[state.src].shape
     if shape[-1] != ints.shape[1]:
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: input has {shape[-1]} features, "
-                                 f"weights expect {ints.shape[1]}")
+        raise UnsupportedOpError(
+            f"{node.op_type} node {node.name!r}: input has {shape[-1]} features, weights expect {ints.shape[1]}"
+        )
     a = aff.a.reshape(-1)[0]
     b = np.broadcast_to(aff.b, (1,) * (len(shape) - 1) + (shape[-1],)).reshape(-1, shape[-1])
     if len(set(map(tuple, b.tolist()))) != 1:
@@ -32,7 +42,7 @@ def _dense_from(low: Lowering, node, state: State, ints: np.ndarray, wscale, bia
     offset = [alpha * ws * sum(int(w) * bk for w, bk in zip(row, b) if w) for ws, row in zip(wscale, ints.tolist())]
     if bias is not None:
         offset = [o + beta * frac(v) for o, v in zip(offset, np.asarray(bias).reshape(-1))]
-    int_bias, offset = _split_integer_bias(gain, offset, bias is not None)
+    int_bias, offset = _split_integer_bias(gain, offset, quantized_bias)
     out_shape = shape[:-1] + (ints.shape[0],)
     out = low.add_dot_product(ir.Dense, node, state, ints, int_bias, out_shape)
     rank = len(out_shape)
@@ -40,18 +50,19 @@ def _dense_from(low: Lowering, node, state: State, ints: np.ndarray, wscale, bia
     low.set(node, State(out, _affine_chain(rank, gain, offset, chain_rank + (len(gain),))))
 
 
-def _split_integer_bias(gain, offset, has_bias):
-    """Move the offset into the accumulator as an integer bias when it is an exact multiple of the gain."""
-    if not has_bias or any(g == 0 for g in gain):
+def _split_integer_bias(gain, offset, quantized_bias: bool):
+    """A quantized bias enters the accumulator as the integer nearest offset / gain (its code, for Int32Bias).
+
+    The remainder (the bias scale in the file is float32(s_in * s_w), not the exact product) stays in the
+    chain's offset, so the split is exact. A float bias stays wholly in the offset (thresholds absorb it).
+    """
+    if not quantized_bias or any(g == 0 for g in gain):
         return None, offset
-    q = [o / g for o, g in zip(offset, gain)]
-    if all(v.denominator == 1 for v in q) and any(v != 0 for v in q):
-        return np.array([int(v) for v in q], dtype=np.int64), [Fraction(0)] * len(offset)
-    return None, offset
+    q = [round(o / g) for o, g in zip(offset, gain)]
+    return np.array(q, dtype=np.int64), [o - v * g for o, v, g in zip(offset, q, gain)]
 
 
 def _affine_chain(rank, gain, offset, shape):
-
 
     return Chain(rank).then(Affine(compress(_obj(gain).reshape(shape)), compress(_obj(offset).reshape(shape))))
 
@@ -71,8 +82,17 @@ def gemm(low: Lowering, node) -> None:
     axis = 0 if low.attr(node, "transB", 0) else 1
     wscale = weight.channel_scale(axis, f"Gemm node {node.name!r}")
     bias = low.const(node, 2, "the bias")
-    _dense_from(low, node, state, ints, wscale, bias, frac(low.attr(node, "alpha", 1.0)),
-                frac(low.attr(node, "beta", 1.0)))
+    _dense_from(
+        low,
+        node,
+        state,
+        ints,
+        wscale,
+        bias,
+        low.is_quant_const(node, 2),
+        frac(low.attr(node, "alpha", 1.0)),
+        frac(low.attr(node, "beta", 1.0)),
+    )
 
 
 def matmul(low: Lowering, node) -> None:
@@ -80,7 +100,7 @@ def matmul(low: Lowering, node) -> None:
     weight = low.quant_const(node, 1, "the weight")
     if weight.ints.ndim != 2:
         raise UnsupportedOpError(f"MatMul node {node.name!r}: weights must be a matrix")
-    _dense_from(low, node, state, weight.ints.T, weight.channel_scale(1, f"MatMul node {node.name!r}"), None)
+    _dense_from(low, node, state, weight.ints.T, weight.channel_scale(1, f"MatMul node {node.name!r}"), None, False)
 
 
 def conv(low: Lowering, node) -> None:
@@ -124,10 +144,21 @@ def conv(low: Lowering, node) -> None:
     bias = low.const(node, 2, "the bias")
     if bias is not None:
         offset = [o + frac(v) for o, v in zip(offset, np.asarray(bias).reshape(-1))]
-    int_bias, offset = _split_integer_bias(gain, offset, bias is not None)
+    int_bias, offset = _split_integer_bias(gain, offset, low.is_quant_const(node, 2))
     out_shape = low.sample_shape(node.output[0])
-    out = low.add_dot_product(ir.Conv, node, state, ints, int_bias, out_shape, strides=strides, pads=pads,
-                              dilations=dilations, group=group, pad_value=pad_value)
+    out = low.add_dot_product(
+        ir.Conv,
+        node,
+        state,
+        ints,
+        int_bias,
+        out_shape,
+        strides=strides,
+        pads=pads,
+        dilations=dilations,
+        group=group,
+        pad_value=pad_value,
+    )
     rank = len(out_shape)
     low.set(node, State(out, _affine_chain(rank, gain, offset, (oc,) + (1,) * (rank - 1))))
 
@@ -178,8 +209,12 @@ def elementwise(low: Lowering, node) -> None:
     one, zero = frac_array(1, rank), frac_array(0, rank)
     if node.op_type == "Div" and any(v == 0 for v in c.reshape(-1)):
         raise UnsupportedOpError(f"Div node {node.name!r}: division by zero")
-    step = {"Mul": lambda: Affine(c, zero), "Div": lambda: Affine(1 / c, zero),
-            "Add": lambda: Affine(one, c), "Sub": lambda: Affine(one, -c)}[node.op_type]()
+    step = {
+        "Mul": lambda: Affine(c, zero),
+        "Div": lambda: Affine(1 / c, zero),
+        "Add": lambda: Affine(one, c),
+        "Sub": lambda: Affine(one, -c),
+    }[node.op_type]()
     _extend(low, node, state, step)
 
 
@@ -203,9 +238,17 @@ def residual_add(low: Lowering, node) -> None:
     lo = min(m0 * t0.lo, m0 * t0.hi) + min(m1 * t1.lo, m1 * t1.hi)
     hi = max(m0 * t0.lo, m0 * t0.hi) + max(m1 * t1.lo, m1 * t1.hi)
     rank = len(shape)
-    out = low.add_node(ir.Add, node, [s.src for s in states], shape, IntType.for_range(lo, hi), lo, hi,
-                       scale0=ir.frozen_array(m0), scale1=ir.frozen_array(m1))
-
+    out = low.add_node(
+        ir.Add,
+        node,
+        [s.src for s in states],
+        shape,
+        IntType.for_range(lo, hi),
+        lo,
+        hi,
+        scale0=ir.frozen_array(m0),
+        scale1=ir.frozen_array(m1),
+    )
 
     offset = compress(np.broadcast_to(affs[0].b, shape) + np.broadcast_to(affs[1].b, shape))
     low.set(node, State(out, Chain(rank).then(Affine(frac_array(unit, rank), offset))))
@@ -229,8 +272,20 @@ def maxpool(low: Lowering, node) -> None:
     sign = np.array([_direction(chain, (c,) + (0,) * (len(pshape) - 1)) for c in range(pshape[0])], dtype=np.int64)
     sign = sign.reshape((pshape[0],) + (1,) * (len(pshape) - 1))
     src = low.tensors[state.src]
-    out = low.add_node(ir.MaxPool, node, [state.src], low.sample_shape(node.output[0]), src.dtype, src.lo, src.hi,
-                       kernel=kernel, strides=strides, pads=pads, dilations=dilations, sign=ir.frozen_array(sign))
+    out = low.add_node(
+        ir.MaxPool,
+        node,
+        [state.src],
+        low.sample_shape(node.output[0]),
+        src.dtype,
+        src.lo,
+        src.hi,
+        kernel=kernel,
+        strides=strides,
+        pads=pads,
+        dilations=dilations,
+        sign=ir.frozen_array(sign),
+    )
     low.set(node, State(out, chain, state.quant if _scalar_quant(state.quant) else None))
 
 
@@ -288,11 +343,21 @@ def average_pool(low: Lowering, node) -> None:
     out_shape = low.sample_shape(node.output[0])
     if len(out_shape) != len(in_shape):  # ReduceMean with keepdims=0
         out_shape = in_shape[:1] + (1,) * (len(in_shape) - 1)
-    out = low.add_node(ir.SumPool, node, [state.src], out_shape, IntType.for_range(lo, hi), lo, hi, kernel=kernel,
-                       strides=strides, pads=pads, pad_value=pad_value)
+    out = low.add_node(
+        ir.SumPool,
+        node,
+        [state.src],
+        out_shape,
+        IntType.for_range(lo, hi),
+        lo,
+        hi,
+        kernel=kernel,
+        strides=strides,
+        pads=pads,
+        pad_value=pad_value,
+    )
     rank = len(in_shape)
     step = Affine(aff.a / count, aff.b)
-
 
     result = State(out, Chain(rank).then(step))
     if low.sample_shape(node.output[0]) != out_shape:
@@ -312,7 +377,18 @@ def _check_spatial_mean(low, node, where, rank):
 
 
 HANDLERS = {
-    "Gemm": gemm, "MatMul": matmul, "Conv": conv, "BatchNormalization": batchnorm, "Relu": relu, "Clip": clip,
-    "Mul": elementwise, "Div": elementwise, "Add": elementwise, "Sub": elementwise, "MaxPool": maxpool,
-    "AveragePool": average_pool, "GlobalAveragePool": average_pool, "ReduceMean": average_pool,
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Conv": conv,
+    "BatchNormalization": batchnorm,
+    "Relu": relu,
+    "Clip": clip,
+    "Mul": elementwise,
+    "Div": elementwise,
+    "Add": elementwise,
+    "Sub": elementwise,
+    "MaxPool": maxpool,
+    "AveragePool": average_pool,
+    "GlobalAveragePool": average_pool,
+    "ReduceMean": average_pool,
 }

@@ -59,12 +59,30 @@ def quant(low: Lowering, node) -> None:
         out_chain = Chain(rank - 1).then(Affine(s, -z * s))
     qinfo = (_sample_f32(scale, rank), _sample_f32(zero_point, rank), kind)
     if node.input[0] == low.model.graph.input[0].name:
-        _quantize_input(low, node, "quant", scale, zero_point, bits, signed, narrow, rounding, dtype, code_min,
-                        code_max, out_chain, qinfo)
+        _quantize_input(
+            low,
+            node,
+            "quant",
+            scale,
+            zero_point,
+            bits,
+            signed,
+            narrow,
+            rounding,
+            dtype,
+            code_min,
+            code_max,
+            out_chain,
+            qinfo,
+        )
         return
     state = low.state(node)
     codes = state.chain.then(Affine(1 / s, z))
-    codes = codes.then(Sign01()) if one_bit else codes.then(Clamp(frac_array(code_min, rank - 1), frac_array(code_max, rank - 1))).then(Round(rounding))
+    codes = (
+        codes.then(Sign01())
+        if one_bit
+        else codes.then(Clamp(frac_array(code_min, rank - 1), frac_array(code_max, rank - 1))).then(Round(rounding))
+    )
     add_threshold(low, node, state, codes, code_min, code_max, dtype, out_chain, qinfo)
 
 
@@ -83,8 +101,9 @@ def bipolar_quant(low: Lowering, node) -> None:
     qinfo = (_sample_f32(scale, rank), zero, "bipolar")
     dtype = IntType(1, False)
     if node.input[0] == low.model.graph.input[0].name:
-        _quantize_input(low, node, "bipolar", scale, zero, 1, True, False, Rounding.ROUND, dtype, 0, 1, out_chain,
-                        qinfo)
+        _quantize_input(
+            low, node, "bipolar", scale, zero, 1, True, False, Rounding.ROUND, dtype, 0, 1, out_chain, qinfo
+        )
         return
     state = low.state(node)
     add_threshold(low, node, state, state.chain.then(Sign01()), 0, 1, dtype, out_chain, qinfo)
@@ -107,7 +126,9 @@ def trunc(low: Lowering, node) -> None:
         t = sample_param(ts, rank, where)
         signed, narrow = bool(low.attr(node, "signed", 1)), bool(low.attr(node, "narrow", 0))
         code_min, code_max = quant_int_range(out_bits, signed, narrow)
-        codes = codes.then(Affine(1 / t, frac_array(0.0, rank - 1))).then(Clamp(frac_array(code_min, rank - 1), frac_array(code_max, rank - 1)))
+        codes = codes.then(Affine(1 / t, frac_array(0.0, rank - 1))).then(
+            Clamp(frac_array(code_min, rank - 1), frac_array(code_max, rank - 1))
+        )
         codes = codes.then(Round(rounding))
         so = sample_param(out_scale, rank, where)
         out_chain = Chain(rank - 1).then(Affine(so, -(z / t) * so))
@@ -128,25 +149,43 @@ def add_threshold(low: Lowering, node, state: State, codes: Chain, code_min, cod
     thresholds, sign = threshold_levels(codes, code_min, code_max, src.lo, src.hi)
     identity = np.clip(np.arange(code_min + 1, code_max + 1), src.lo, src.hi + 1)
     if code_min <= src.lo and src.hi <= code_max and np.all(sign == 1) and np.all(thresholds == identity):
-        low.set(node, State(state.src, out_chain, qinfo))
-        return
-    out = low.add_node(
-        ir.Threshold, node, [state.src], src.shape, dtype, code_min, code_max,
-        thresholds=ir.frozen_array(thresholds), sign=ir.frozen_array(sign), base=code_min,
-    )
+        out = state.src
+    else:
+        out = low.add_node(
+            ir.Threshold,
+            node,
+            [state.src],
+            src.shape,
+            dtype,
+            code_min,
+            code_max,
+            thresholds=ir.frozen_array(thresholds),
+            sign=ir.frozen_array(sign),
+            base=code_min,
+        )
+    if qinfo is not None:
+        low.quantized[node.output[0]] = out
     low.set(node, State(out, out_chain, qinfo))
 
 
-def _quantize_input(low, node, kind, scale, zero_point, bits, signed, narrow, rounding, dtype, code_min, code_max,
-                    out_chain, qinfo):
+def _quantize_input(
+    low, node, kind, scale, zero_point, bits, signed, narrow, rounding, dtype, code_min, code_max, out_chain, qinfo
+):
     if low.input_spec is not None:
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: the model input is quantized twice")
     rank = len(low.full_shape(node.input[0]))
     name = low.new_tensor(low.sample_shape(node.input[0]), dtype, code_min, code_max)
     low.input_spec = ir.InputSpec(
-        tensor=name, kind=kind, scale=_sample_f32(scale, rank), zero_point=_sample_f32(zero_point, rank),
-        bits=bits, signed=signed, narrow=narrow, rounding=rounding,
+        tensor=name,
+        kind=kind,
+        scale=_sample_f32(scale, rank),
+        zero_point=_sample_f32(zero_point, rank),
+        bits=bits,
+        signed=signed,
+        narrow=narrow,
+        rounding=rounding,
     )
+    low.quantized[node.output[0]] = name
     low.set(node, State(name, out_chain, qinfo))
 
 

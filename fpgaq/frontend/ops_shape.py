@@ -84,8 +84,9 @@ def concat(low: Lowering, node) -> None:
     tensors = [low.tensors[s.src] for s in states]
     lo, hi = min(t.lo for t in tensors), max(t.hi for t in tensors)
     dtype = max(t.dtype for t in tensors) if len({t.dtype for t in tensors}) == 1 else IntType.for_range(lo, hi)
-    out = low.add_node(ir.Concat, node, [s.src for s in states], low.sample_shape(node.output[0]), dtype, lo, hi,
-                       axis=axis - 1)
+    out = low.add_node(
+        ir.Concat, node, [s.src for s in states], low.sample_shape(node.output[0]), dtype, lo, hi, axis=axis - 1
+    )
     quants = {None if q is None else (q[0].tobytes(), q[1].tobytes(), q[2]) for q in (_keep_quant(s) for s in states)}
     low.set(node, State(out, Chain(rank, tuple(steps)), _keep_quant(states[0]) if len(quants) == 1 else None))
 
@@ -95,6 +96,11 @@ def identity(low: Lowering, node) -> None:
 
 
 HANDLERS = {
-    "Flatten": reshape, "Reshape": reshape, "Squeeze": reshape, "Unsqueeze": reshape, "Transpose": transpose,
-    "Concat": concat, "Identity": identity,
+    "Flatten": reshape,
+    "Reshape": reshape,
+    "Squeeze": reshape,
+    "Unsqueeze": reshape,
+    "Transpose": transpose,
+    "Concat": concat,
+    "Identity": identity,
 }

@@ -169,6 +169,7 @@ class Graph:
     tensors: dict
     nodes: tuple
     output: OutputSpec
+    quantized: dict = field(default_factory=dict)  # ONNX Quant output name -> IR tensor (for verification)
 
     def producer(self, tensor: str) -> Node | None:
         for node in self.nodes:

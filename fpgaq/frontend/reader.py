@@ -27,6 +27,7 @@ def load_qonnx(path: str | os.PathLike):
         raise ModelError(f"{str(path)!r} is not an ONNX model (its graph has no nodes)")
     _load_external_data(proto, path.parent)
     _split_repeated_inputs(proto)
+    _quiet_onnxruntime()
     try:
         return cleanup_model(ModelWrapper(proto))
     except Exception as exc:
@@ -71,3 +72,13 @@ def _split_repeated_inputs(proto) -> None:
     if len(nodes) != len(proto.graph.node):
         del proto.graph.node[:]
         proto.graph.node.extend(nodes)
+
+
+def _quiet_onnxruntime() -> None:
+    """qonnx folds constants with onnxruntime, which warns about the custom-op opset on every run."""
+    try:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)
+    except ImportError:  # pragma: no cover - onnxruntime comes with qonnx
+        pass

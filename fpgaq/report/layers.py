@@ -1,0 +1,51 @@
+"""One summary row per IR layer: op, shapes, bit widths and the exact accumulator width of dot products."""
+
+from __future__ import annotations
+
+from fpgaq.ir import graph as ir
+from fpgaq.ir.types import IntType
+
+
+def layer_rows(graph: ir.Graph) -> list[dict]:
+    rows = []
+    for node in graph.nodes:
+        inp = graph.tensors[node.inputs[0]]
+        out = graph.tensors[node.output]
+        row = {
+            "name": node.name,
+            "op": node.op,
+            "origin": node.origin,
+            "input_shape": list(inp.shape),
+            "output_shape": list(out.shape),
+            "input_type": str(inp.dtype),
+            "input_bits": inp.dtype.bits,
+            "input_signed": inp.dtype.signed,
+            "output_type": str(out.dtype),
+            "output_bits": out.dtype.bits,
+        }
+        if isinstance(node, ir.DOT_PRODUCT_OPS):
+            w = node.weight
+            wtype = IntType.for_range(int(w.min()), int(w.max()))
+            row.update(
+                weight_type=str(wtype),
+                weight_bits=wtype.bits,
+                weights=int(w.size),
+                acc_bits=out.dtype.bits,
+                acc_signed=out.dtype.signed,
+                acc_range=[out.lo, out.hi],
+            )
+        elif isinstance(node, ir.Threshold):
+            row.update(thresholds_per_channel=int(node.thresholds.shape[-1]))
+        rows.append(row)
+    return rows
+
+
+def totals(rows: list[dict]) -> dict:
+    dots = [r for r in rows if "acc_bits" in r]
+    return {
+        "layers": len(rows),
+        "dot_product_layers": len(dots),
+        "weights": sum(r["weights"] for r in dots),
+        "weight_memory_bits": sum(r["weights"] * r["weight_bits"] for r in dots),
+        "accumulator_bits": sum(r["acc_bits"] for r in dots),
+    }
