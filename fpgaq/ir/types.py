@@ -35,12 +35,9 @@ class IntType:
     @staticmethod
     def for_range(lo: int, hi: int) -> IntType:
         """The narrowest type holding every integer in [lo, hi]: unsigned when lo >= 0, else signed."""
-        lo, hi = int(lo), int(hi)
-        if lo > hi:
-            raise ValueError(f"empty range [{lo}, {hi}]")
-        if lo >= 0:
-            return IntType(max(1, hi.bit_length()), False)
-        return IntType(1 + max(hi.bit_length(), (-lo - 1).bit_length()), True)
+        from fpgaq.bounds import bits_for_range
+
+        return IntType(bits_for_range(lo, hi), int(lo) < 0)
 
 
 def quant_int_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:

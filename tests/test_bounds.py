@@ -1,0 +1,103 @@
+"""Accumulator bounds: brute force over every input on small shapes, and qonnx's own range function."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fpgaq.bounds import accumulator_range, bits_for_range, datatype_bound_bits, l1_bound
+from fpgaq.ir.types import IntType
+
+small_layers = st.tuples(
+    st.integers(1, 3),  # output channels
+    st.integers(1, 4),  # K
+    st.integers(1, 4),  # weight bits
+    st.sampled_from([(0, 3), (0, 1), (-2, 1), (-4, 3), (-3, 3), (-1, 1)]),  # input range [mu, nu]
+    st.integers(0, 2**31 - 1),
+)
+
+
+def brute_force(w, mu, nu, bias=None):
+    values = np.array(list(itertools.product(range(mu, nu + 1), repeat=w.shape[1])), dtype=np.int64)
+    acc = values @ w.T + (0 if bias is None else np.asarray(bias))
+    return acc.min(axis=0).tolist(), acc.max(axis=0).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_layers, st.booleans())
+def test_exact_range_equals_brute_force(layer, with_bias):
+    oc, k, bits, (mu, nu), seed = layer
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(oc, k))
+    bias = rng.integers(-50, 50, size=oc) if with_bias else None
+    assert accumulator_range(w, mu, nu, bias) == brute_force(w, mu, nu, bias)
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_layers, st.integers(1, 3))
+def test_tiled_range_is_the_widest_tile(layer, tile):
+    oc, k, bits, (mu, nu), seed = layer
+    w = np.random.default_rng(seed).integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(oc, k))
+    tiles = [brute_force(w[:, i : i + tile], mu, nu) for i in range(0, k, tile)]
+    expect = ([min(t[0][o] for t in tiles) for o in range(oc)], [max(t[1][o] for t in tiles) for o in range(oc)])
+    assert accumulator_range(w, mu, nu, tile=tile) == expect
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 64), st.integers(1, 8), st.integers(1, 8), st.booleans(), st.integers(0, 2**31 - 1))
+def test_range_matches_qonnx(k, wbits, xbits, signed, seed):
+    from qonnx.core.datatype import DataType
+    from qonnx.util.basic import calculate_matvec_accumulator_range
+
+    w = np.random.default_rng(seed).integers(-(2 ** (wbits - 1)), 2 ** (wbits - 1), size=(5, k))
+    dt = DataType[f"{'INT' if signed else 'UINT'}{xbits}"] if xbits > 1 or not signed else DataType["BIPOLAR"]
+    lo, hi = accumulator_range(w, int(dt.min()), int(dt.max()))
+    ref_lo, ref_hi = calculate_matvec_accumulator_range(w.T, dt)
+    assert (min(lo), max(hi)) == (ref_lo, ref_hi)
+
+
+@given(st.integers(-(2**40), 2**40), st.integers(0, 2**40))
+def test_bits_for_range_is_the_narrowest_type(lo, width):
+    hi = lo + width
+    bits = bits_for_range(lo, hi)
+    t = IntType.for_range(lo, hi)
+    assert t.bits == bits and t.min <= lo and hi <= t.max
+    if bits > 1:
+        narrower = IntType(bits - 1, t.signed)
+        assert lo < narrower.min or hi > narrower.max
+
+
+def test_bits_conventions():
+    assert bits_for_range(-128, 127) == 8
+    assert bits_for_range(-128, 127, symmetric=True) == 9
+    assert bits_for_range(-127, 127, symmetric=True) == 8
+    assert bits_for_range(0, 255) == 8 and bits_for_range(0, 0) == 1
+    with pytest.raises(ValueError, match=r"empty range \[3, 2\]"):
+        bits_for_range(3, 2)
+
+
+def test_datatype_bound_examples_from_algorithms_md():
+    assert datatype_bound_bits(128, 4, 4, input_signed=False) == 16
+    assert datatype_bound_bits(256, 8, 4, input_signed=False) == 21
+    # the exact data-type worst case is one bit narrower there: 256 * 255 * 8 needs 20 bits
+    assert bits_for_range(-256 * 255 * 8, 256 * 255 * 7) == 20
+
+
+@given(st.integers(2, 32), st.integers(1, 16), st.booleans())
+def test_l1_bound_guarantees_no_overflow(p, n, signed):
+    budget = l1_bound(p, n, signed)
+    worst = budget * (2 ** (n - 1) if signed else 2**n - 1)
+    assert worst <= 2 ** (p - 1) - 1
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="weights must be integers"):
+        accumulator_range(np.ones((2, 2)), 0, 1)
+    with pytest.raises(ValueError, match=r"empty input range \[2, 1\]"):
+        accumulator_range(np.ones((2, 2), dtype=int), 2, 1)
+    with pytest.raises(ValueError, match="tile must be a positive integer, not 0"):
+        accumulator_range(np.ones((2, 2), dtype=int), 0, 1, tile=0)
