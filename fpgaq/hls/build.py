@@ -1,0 +1,114 @@
+"""`fpgaq build`: model -> IR -> stream plan -> HLS project, compiled C-simulation and report.json.
+
+DIR/hls/          generated sources (top.cpp, top.h, params.h, bridge.cpp, testbench.cpp, run_hls.tcl)
+                  and lib/ (a copy of the kernel library, so the project is self-contained)
+DIR/csim/         the compiled C-simulation library
+DIR/host.json     host-side input quantization and output dequantization
+DIR/report.json   per-layer shapes, bit widths, accumulators and folding
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from fpgaq import __version__, frontend
+from fpgaq.boards import load_board
+from fpgaq.errors import FpgaqError
+from fpgaq.hls.codegen import render
+from fpgaq.hls.csim import LIBRARY, compile_library
+from fpgaq.hls.folding import resolve_folding
+from fpgaq.hls.plan import make_plan
+from fpgaq.ir import graph as ir
+from fpgaq.ir.serialize import input_to_json, output_to_json
+from fpgaq.report.layers import layer_rows, totals
+from fpgaq.resources import data_dir
+
+MARKER = ".fpgaq-build"
+OWNED = ("hls", "csim", "host.json", "report.json", MARKER)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+def prepare_out_dir(out: Path, force: bool) -> None:
+    """Refuse a non-empty folder that fpgaq did not create (unless force); clear what an earlier build wrote."""
+    if out.exists() and not out.is_dir():
+        raise FpgaqError(f"output {str(out)!r} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() and not force:
+        raise FpgaqError(f"output folder {str(out)!r} exists and was not created by fpgaq; use --force to overwrite")
+    for name in OWNED:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / MARKER, f"fpgaq build folder (fpgaq {__version__})\n")
+
+
+def build(
+    model: str | os.PathLike,
+    board: str,
+    out: str | os.PathLike,
+    *,
+    clock_ns: float | None = None,
+    folding: dict | None = None,
+    force: bool = False,
+) -> dict:
+    """Build the HLS project and its C-simulation; returns the report (also written to DIR/report.json)."""
+    board_info = load_board(board)
+    clock = board_info.clock_ns if clock_ns is None else float(clock_ns)
+    if not clock > 0:
+        raise FpgaqError(f"clock period must be positive, not {clock_ns!r} ns")
+    graph = frontend.load(model)
+    fold = resolve_folding(graph, folding)
+    plan = make_plan(graph, fold)
+    sources = render(plan, board_info, clock, Path(model).name)
+    out = Path(out)
+    prepare_out_dir(out, force)
+    hls_dir = out / "hls"
+    for name, text in sources.items():
+        write_atomic(hls_dir / name, text)
+    shutil.copytree(data_dir("hls"), hls_dir / "lib", ignore=shutil.ignore_patterns("README.md"))
+    host = {
+        "input": input_to_json(graph.input, graph.tensors[graph.input.tensor].shape),
+        "output": output_to_json(graph.output),
+    }
+    write_atomic(out / "host.json", json.dumps(host, indent=1, sort_keys=True) + "\n")
+    compiled = compile_library(hls_dir, out / "csim" / LIBRARY)
+    report = make_report(graph, fold, plan, board_info, clock, Path(model).name)
+    write_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+    report["_compile"] = compiled
+    return report
+
+
+def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model_name: str) -> dict:
+    rows = layer_rows(graph)
+    for row in rows:
+        if row["name"] in fold:
+            row["pe"], row["simd"] = fold[row["name"]]
+            if row["name"] in plan.fused:
+                row["fused_threshold"] = plan.fused[row["name"]]
+    return {
+        "fpgaq_version": __version__,
+        "model": model_name,
+        "board": {"name": board.name, "part": board.part, "clock_ns": clock_ns},
+        "input": {
+            "shape": list(graph.tensors[graph.input.tensor].shape),
+            "type": str(graph.tensors[graph.input.tensor].dtype),
+        },
+        "output": {
+            "shape": list(graph.output.layout_shape),
+            "type": str(graph.tensors[graph.output.tensor].dtype),
+            "quantized": graph.output.quant is not None,
+        },
+        "layers": rows,
+        "totals": totals(rows),
+    }

@@ -1,0 +1,146 @@
+"""C-simulation: compile the generated C++ with g++ into a shared library and run it through ctypes.
+
+ap_int/ap_fixed/hls_stream headers come from $XILINX_HLS/include, else from the installed hls4ml wheel's
+package data (found at run time, never copied into this repository). Compiled libraries are cached by a hash
+of the sources, headers and flags, and loaded from their content-addressed cache path (so a rebuilt library
+is never confused with a stale one already loaded in this process).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from fpgaq.errors import FpgaqError
+from fpgaq.ir.hostio import dequantize_output, quantize_input
+from fpgaq.ir.serialize import input_from_json, output_from_json
+
+LIBRARY = "libfpgaq_csim.so"
+SOURCES = ("top.cpp", "bridge.cpp")
+CXXFLAGS = ("-std=c++14", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unknown-pragmas")
+
+
+class CSimError(FpgaqError):
+    """C-simulation could not be compiled or run."""
+
+
+def ap_include_dir() -> Path:
+    """The folder holding ap_int.h and hls_stream.h."""
+    xilinx = os.environ.get("XILINX_HLS")
+    if xilinx:
+        folder = Path(xilinx) / "include"
+        if (folder / "ap_int.h").is_file():
+            return folder
+        raise CSimError(f"XILINX_HLS is set to {xilinx!r} but {folder / 'ap_int.h'} does not exist")
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is not None and spec.origin:
+        folder = Path(spec.origin).parent / "templates" / "vivado" / "ap_types"
+        if (folder / "ap_int.h").is_file():
+            return folder
+    raise CSimError(
+        "ap_int.h not found: set XILINX_HLS to a Vitis HLS installation, or install hls4ml "
+        "(pip install hls4ml==1.3.0), whose package data has the ap_types headers"
+    )
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("FPGAQ_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "fpgaq")
+    path = Path(root) / "csim"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _digest(paths, extra: str) -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in paths:
+        h.update(str(path.name).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) -> dict:
+    """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command}."""
+    include = ap_include_dir()
+    flags = list(CXXFLAGS) + [f"-D{d}" for d in defines]
+    command = ["g++", *flags, "-isystem", str(include), "-I", "lib", "-I", ".", *SOURCES, "-o", LIBRARY]
+    inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
+    headers = sorted(include.rglob("*.h"))
+    key = _digest(inputs + headers, " ".join(command[:-2]))
+    cached = cache_dir() / key / LIBRARY
+    hit = cached.is_file()
+    warnings = ""
+    if not hit:
+        if shutil.which("g++") is None:
+            raise CSimError("g++ not found: C-simulation needs a C++ compiler (apt-get install g++)")
+        with tempfile.TemporaryDirectory(prefix="fpgaq-csim-") as tmp:
+            work = Path(tmp) / "hls"
+            shutil.copytree(hls_dir, work)
+            proc = subprocess.run(command, cwd=work, capture_output=True, text=True)
+            if proc.returncode != 0:
+                lines = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5] or proc.stderr.splitlines()[:5]
+                raise CSimError("g++ failed to compile the C-simulation: " + " | ".join(lines))
+            warnings = proc.stderr
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp_lib = cached.parent / f".{LIBRARY}.{os.getpid()}"
+            shutil.copyfile(work / LIBRARY, tmp_lib)
+            os.replace(tmp_lib, cached)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, target)
+    return {"cached": hit, "warnings": warnings, "command": command}
+
+
+class CSim:
+    """A built project's C-simulation: float32 in, float32 out, through the compiled C++."""
+
+    def __init__(self, build_dir: str | os.PathLike):
+        build_dir = Path(build_dir)
+        host_file, lib_file = build_dir / "host.json", build_dir / "csim" / LIBRARY
+        if not host_file.is_file() or not lib_file.is_file():
+            raise CSimError(f"{str(build_dir)!r} is not an fpgaq build folder (run fpgaq build first)")
+        host = json.loads(host_file.read_text())
+        self.input_spec = input_from_json(host["input"])
+        self.output_spec = output_from_json(host["output"])
+        self.input_shape = tuple(host["input"]["shape"])
+        self.output_shape = tuple(host["output"]["shape"])
+        digest = hashlib.sha256(lib_file.read_bytes()).hexdigest()
+        loaded = cache_dir() / "loaded" / f"{digest}.so"
+        if not loaded.is_file():
+            loaded.parent.mkdir(parents=True, exist_ok=True)
+            tmp = loaded.with_suffix(f".{os.getpid()}.tmp")
+            shutil.copyfile(lib_file, tmp)
+            os.replace(tmp, loaded)
+        self._lib = ctypes.CDLL(str(loaded))
+        self._run = self._lib.fpgaq_run
+        self._run.argtypes = [ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(ctypes.c_longlong), ctypes.c_int]
+        self._run.restype = ctypes.c_int
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        """int64 input codes (N, *input shape) -> int64 output codes (N, *output shape)."""
+        codes = np.ascontiguousarray(codes, dtype=np.int64)
+        n = codes.shape[0]
+        out = np.empty((n,) + self.output_shape, dtype=np.int64)
+        pointer = ctypes.POINTER(ctypes.c_longlong)
+        status = self._run(codes.ctypes.data_as(pointer), out.ctypes.data_as(pointer), n)
+        if status != 0:
+            raise CSimError(f"the C-simulation reported stream error {status}")
+        return out
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """float32 input in the model's layout (batch first) -> float32 output in the model's layout."""
+        x = np.asarray(x)
+        if x.dtype != np.float32:
+            raise CSimError(f"input must be float32, not {x.dtype}")
+        if x.ndim != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
+            expected = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
+            raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
+        codes = quantize_input(self.input_spec, x)
+        return dequantize_output(self.output_spec, self.run_codes(codes))

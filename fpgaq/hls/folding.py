@@ -1,0 +1,68 @@
+"""PE/SIMD folding of the dot-product layers: a default, and validation of a user's folding file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fpgaq.errors import FpgaqError
+from fpgaq.hls.layout import divisors
+from fpgaq.ir import graph as ir
+
+
+class FoldingError(FpgaqError):
+    """An invalid --folding file or value."""
+
+
+def fold_limits(node) -> tuple[int, int]:
+    """(output channels per group, inputs per group): PE must divide the first, SIMD the second."""
+    if isinstance(node, ir.Conv):
+        return node.weight.shape[0] // node.group, int(node.weight[0].size)
+    return node.weight.shape[0], node.weight.shape[1]
+
+
+def default_folding(graph: ir.Graph) -> dict[str, tuple[int, int]]:
+    """A simple valid folding: PE the largest divisor <= 4, SIMD the largest divisor <= 8."""
+    result = {}
+    for node in graph.nodes:
+        if isinstance(node, ir.DOT_PRODUCT_OPS):
+            oc, k = fold_limits(node)
+            result[node.name] = (max(d for d in divisors(oc) if d <= 4), max(d for d in divisors(k) if d <= 8))
+    return result
+
+
+def resolve_folding(graph: ir.Graph, overrides: dict | None) -> dict[str, tuple[int, int]]:
+    """The default folding with the user's {layer: {"pe": n, "simd": m}} applied and validated."""
+    folding = default_folding(graph)
+    nodes = {n.name: n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)}
+    for name, spec in (overrides or {}).items():
+        if name not in nodes:
+            raise FoldingError(f"folding: unknown layer {name!r}; dot-product layers: {', '.join(nodes) or 'none'}")
+        if not isinstance(spec, dict) or set(spec) - {"pe", "simd"}:
+            raise FoldingError(f'folding: layer {name!r} must map to {{"pe": n, "simd": m}}, not {spec!r}')
+        oc, k = fold_limits(nodes[name])
+        pe, simd = folding[name]
+        for key, limit, what in (("pe", oc, "output channels"), ("simd", k, "inputs")):
+            if key not in spec:
+                continue
+            value = spec[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1 or limit % value:
+                valid = ", ".join(map(str, divisors(limit)))
+                raise FoldingError(
+                    f"folding: layer {name!r}: {key}={value!r} does not divide its {limit} {what}; valid: {valid}"
+                )
+            pe, simd = (value, simd) if key == "pe" else (pe, value)
+        folding[name] = (pe, simd)
+    return folding
+
+
+def read_folding_file(path: str | Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FoldingError(f"folding file not found: {str(path)!r}") from None
+    except json.JSONDecodeError as exc:
+        raise FoldingError(f"folding file {str(path)!r} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise FoldingError(f"folding file {str(path)!r} must hold an object {{layer: {{pe, simd}}}}")
+    return data

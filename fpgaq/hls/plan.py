@@ -1,0 +1,422 @@
+"""IR -> a stream plan: the kernel calls, streams and constant tables of the accelerator, in dataflow order.
+
+The plan is backend-neutral data; templates/ renders it as C++. Decisions made here: stream orders (see
+layout.py), where a threshold fuses into its matrix-vector unit, where forks, width converters and (rarely)
+reorder buffers go, and how weights are laid out for PE/SIMD folding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fpgaq.errors import FpgaqError
+from fpgaq.hls import layout
+from fpgaq.ir import graph as ir
+from fpgaq.ir.types import IntType
+
+MAX_CONST_BITS = 63
+
+
+def ctype(t: IntType) -> str:
+    return f"ap_{'int' if t.signed else 'uint'}<{t.bits}>"
+
+
+def const_type(values: np.ndarray, what: str) -> IntType:
+    """The narrowest integer type of a constant table."""
+    lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    t = IntType.for_range(min(lo, 0), max(hi, 0))
+    if t.bits > MAX_CONST_BITS:
+        raise FpgaqError(f"{what} needs {t.bits}-bit constants; at most {MAX_CONST_BITS} are supported")
+    return t
+
+
+def c_storage(t: IntType) -> str:
+    """A plain C type holding every value of t (constant tables in C-simulation compile fast and clean)."""
+    for bits, name in ((8, "signed char"), (16, "short"), (32, "int")):
+        if (t.bits <= bits and t.signed) or t.bits < bits:
+            return name
+    return "long long"
+
+
+@dataclass
+class Port:
+    stream: str
+    width: int
+    order: np.ndarray
+    ctype: str
+
+
+@dataclass
+class Const:
+    """A constant table; with `storage` set its element type is `name_t`: the ap type under __SYNTHESIS__,
+    the plain C type `storage` in C-simulation (same values, same arithmetic)."""
+
+    name: str
+    ctype: str
+    values: np.ndarray  # its shape gives the C array dimensions
+    storage: str | None = None
+
+    @property
+    def type_name(self) -> str:
+        return f"{self.name}_t" if self.storage else self.ctype
+
+
+@dataclass
+class Call:
+    func: str
+    targs: list
+    args: list
+    layer: str
+
+
+@dataclass
+class Stream:
+    name: str
+    ctype: str
+    width: int
+    words: int
+
+
+@dataclass
+class Boundary:
+    """The AXI-Stream side of the accelerator input or output."""
+
+    num: int
+    pack: int
+    bits: int
+    word: int
+    ctype: str
+    order: np.ndarray
+
+
+@dataclass
+class Plan:
+    streams: list = field(default_factory=list)
+    calls: list = field(default_factory=list)
+    consts: list = field(default_factory=list)
+    input: Boundary | None = None
+    output: Boundary | None = None
+    fused: dict = field(default_factory=dict)  # dot-product layer -> fused threshold layer
+
+
+SPATIAL = (ir.Conv, ir.MaxPool, ir.SumPool)
+
+
+class Planner:
+    def __init__(self, graph: ir.Graph, folding: dict):
+        self.graph = graph
+        self.folding = folding
+        self.plan = Plan()
+        self.ports: dict[str, list[Port]] = {}
+        self.fused_thresholds = self._fusable()
+        self.consumers = self._count_consumers()
+
+    # ---- streams -----------------------------------------------------------------------------------
+
+    def numel(self, tensor: str) -> int:
+        return int(np.prod(self.graph.tensors[tensor].shape))
+
+    def stream(self, elem: str, width: int, num: int) -> str:
+        name = f"s{len(self.plan.streams)}"
+        self.plan.streams.append(Stream(name, elem, width, num // width))
+        return name
+
+    def const(self, name: str, elem: str, values) -> str:
+        self.plan.consts.append(Const(name, elem, np.asarray(values)))
+        return name
+
+    def table(self, name: str, values, t: IntType) -> str:
+        """An integer table stored as type t; returns its element type name (name_t)."""
+        const = Const(name, ctype(t), np.asarray(values), c_storage(t))
+        self.plan.consts.append(const)
+        return const.type_name
+
+    def publish(self, tensor: str, port: Port) -> None:
+        """Make the producer's port available to the tensor's consumers, forking when there are several."""
+        ports = [port]
+        num = self.numel(tensor)
+        while len(ports) < self.consumers.get(tensor, 0):
+            src = ports.pop()
+            outs = [Port(self.stream(src.ctype, src.width, num), src.width, src.order, src.ctype) for _ in range(2)]
+            self.call(
+                "fork2",
+                [num // src.width, src.ctype, src.width],
+                [src.stream, outs[0].stream, outs[1].stream],
+                f"fork of {tensor}",
+            )
+            ports += outs
+        self.ports[tensor] = ports
+
+    def take(self, tensor: str, width: int | None = None, order: np.ndarray | None = None) -> Port:
+        """A port of the tensor with the given words width and stream order (converting if needed)."""
+        port = self.ports[tensor].pop(0)
+        num = self.numel(tensor)
+        if order is not None and not np.array_equal(port.order, order):
+            port = self.convert(port, 1, num, tensor)
+            position = np.empty(num, dtype=np.int64)
+            position[port.order] = np.arange(num)
+            perm = self.const(f"perm_{port.stream}", "int", position[order])
+            out = Port(self.stream(port.ctype, 1, num), 1, order, port.ctype)
+            self.call("reorder", [num, port.ctype], [port.stream, out.stream, perm], f"reorder of {tensor}")
+            port = out
+        if width is not None:
+            port = self.convert(port, width, num, tensor)
+        return port
+
+    def convert(self, port: Port, width: int, num: int, tensor: str) -> Port:
+        if port.width == width:
+            return port
+        out = Port(self.stream(port.ctype, width, num), width, port.order, port.ctype)
+        self.call(
+            "dwc",
+            [num, port.width, width, port.ctype, port.ctype],
+            [port.stream, out.stream],
+            f"width {port.width} -> {width} of {tensor}",
+        )
+        return out
+
+    def call(self, func, targs, args, layer) -> None:
+        self.plan.calls.append(Call(func, [str(a) for a in targs], list(args), layer))
+
+    # ---- analysis ----------------------------------------------------------------------------------
+
+    def _fusable(self) -> dict:
+        """Thresholds that fold into the matrix-vector unit producing their input (rows = output channels)."""
+        uses: dict[str, int] = {}
+        for node in self.graph.nodes:
+            for name in node.inputs:
+                uses[name] = uses.get(name, 0) + 1
+        fused = {}
+        for node in self.graph.nodes:
+            producer = self.graph.producer(node.inputs[0])
+            if not isinstance(node, ir.Threshold) or not isinstance(producer, ir.DOT_PRODUCT_OPS):
+                continue
+            if uses[node.inputs[0]] != 1 or node.inputs[0] == self.graph.output.tensor:
+                continue
+            shape = self.graph.tensors[node.inputs[0]].shape
+            order = layout.channels_last(shape) if isinstance(producer, ir.Conv) else layout.identity(shape)
+            channels = producer.weight.shape[0]
+            index = layout.param_index(node.sign.shape, shape, order)
+            if np.array_equal(index, np.tile(index[:channels], len(index) // channels)):
+                fused[producer.name] = (node, index[:channels])
+        return fused
+
+    def _count_consumers(self) -> dict:
+        fused_inputs = {th.inputs[0] for th, _ in self.fused_thresholds.values()}
+        counts = {self.graph.output.tensor: 1}
+        for node in self.graph.nodes:
+            for name in node.inputs:
+                if name not in fused_inputs:
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    # ---- the walk ----------------------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        g = self.graph
+        t_in = g.tensors[g.input.tensor]
+        spatial = any(isinstance(n, SPATIAL) and n.inputs[0] == t_in.name for n in g.nodes)
+        order = layout.channels_last(t_in.shape) if spatial and len(t_in.shape) >= 2 else layout.identity(t_in.shape)
+        self.plan.input = boundary(t_in, order)
+        s = self.stream(ctype(t_in.dtype), 1, self.numel(t_in.name))
+        b = self.plan.input
+        self.call("unpack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], ["in", s], "input")
+        self.publish(t_in.name, Port(s, 1, order, b.ctype))
+        fused_nodes = {id(th) for th, _ in self.fused_thresholds.values()}
+        for node in g.nodes:
+            if id(node) not in fused_nodes:
+                getattr(self, f"plan_{node.op.lower()}")(node)
+        t_out = g.tensors[g.output.tensor]
+        port = self.take(t_out.name, 1)
+        self.plan.output = boundary(t_out, port.order)
+        b = self.plan.output
+        self.call("pack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], [port.stream, "out"], "output")
+        self.plan.fused = {k: v[0].name for k, v in self.fused_thresholds.items()}
+        return self.plan
+
+    def _activation(self, node):
+        """(activation expression, its C++ type, output tensor) of a dot product, fusing its threshold."""
+        if node.name not in self.fused_thresholds:
+            return "fpgaq::NoActivation()", "fpgaq::NoActivation", node.output
+        th, rows = self.fused_thresholds[node.name]
+        levels = th.thresholds.shape[-1]
+        thr = th.thresholds.reshape(-1, levels)[rows]
+        t = f"thr_{th.name}"
+        t_type = self.table(t, thr, const_type(thr, th.name))
+        n = self.const(f"neg_{th.name}", "bool", th.sign.reshape(-1)[rows] < 0)
+        act_type = f"fpgaq::ThresholdActivation<{len(rows)}, {levels}, {t_type} >"
+        act = self.const(f"act_{th.name}", act_type, np.array([t, n, th.base], dtype=object))
+        return act, act_type, th.output
+
+    def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order) -> None:
+        pe, simd = self.folding[node.name]
+        oc, k = weight_rows.shape
+        ocg, kg = oc // groups, k
+        nf, sf = ocg // pe, kg // simd
+        w = weight_rows.reshape(groups, nf, pe, sf, simd).transpose(2, 0, 1, 3, 4).reshape(pe, groups * nf * sf, simd)
+        acc = self.graph.tensors[node.output]
+        act, act_type, out_tensor = self._activation(node)
+        out_t = ctype(self.graph.tensors[out_tensor].dtype)
+        wname, bname = f"w_{node.name}", f"b_{node.name}"
+        w_type = self.table(wname, w, const_type(w, node.name))
+        bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
+        b_type = self.table(bname, bias, const_type(bias, node.name))
+        s = self.stream(out_t, pe, nv * oc)
+        self.call(
+            "mvu",
+            [nv, groups, kg, ocg, simd, pe, port_in.ctype, w_type, b_type, ctype(acc.dtype), out_t, act_type],
+            [port_in.stream, s, wname, bname, act],
+            node.name,
+        )
+        self.publish(out_tensor, Port(s, pe, out_order, out_t))
+
+    def plan_dense(self, node: ir.Dense) -> None:
+        shape = self.graph.tensors[node.inputs[0]].shape
+        _, simd = self.folding[node.name]
+        if len(shape) == 1:
+            port = self.take(node.inputs[0], simd)
+            weight = node.weight[:, port.order]  # the stream order folds into the weight columns
+        else:
+            port = self.take(node.inputs[0], simd, layout.identity(shape))
+            weight = node.weight
+        out_shape = self.graph.tensors[node.output].shape
+        self._mvu(node, port, weight, 1, int(np.prod(shape[:-1])), layout.identity(out_shape))
+
+    def plan_conv(self, node: ir.Conv) -> None:
+        shape = self.graph.tensors[node.inputs[0]].shape
+        out_shape = self.graph.tensors[node.output].shape
+        port = self.take(node.inputs[0], None, layout.channels_last(shape))
+        _, simd = self.folding[node.name]
+        geo = _geometry(shape, out_shape, node.weight.shape[2:], node.strides, node.dilations, node.pads)
+        win = self.stream(port.ctype, simd, int(np.prod(out_shape[1:])) * node.weight[0].size * node.group)
+        self.call(
+            "swg",
+            geo + [port.width, simd, port.ctype],
+            [port.stream, win, f"{port.ctype}({node.pad_value})"],
+            node.name,
+        )
+        rows = node.weight.reshape(node.weight.shape[0], -1)
+        self._mvu(
+            node,
+            Port(win, simd, None, port.ctype),
+            rows,
+            node.group,
+            int(np.prod(out_shape[1:])),
+            layout.channels_last(out_shape),
+        )
+
+    def plan_threshold(self, node: ir.Threshold) -> None:
+        port = self.take(node.inputs[0])
+        shape = self.graph.tensors[node.inputs[0]].shape
+        index = layout.param_index(node.sign.shape, shape, port.order)
+        rows = index[: layout.period(index)]
+        levels = node.thresholds.shape[-1]
+        thr = node.thresholds.reshape(-1, levels)[rows]
+        t = f"thr_{node.name}"
+        t_type = self.table(t, thr, const_type(thr, node.name))
+        n = self.const(f"neg_{node.name}", "bool", node.sign.reshape(-1)[rows] < 0)
+        out_t = ctype(self.graph.tensors[node.output].dtype)
+        s = self.stream(out_t, port.width, self.numel(node.output))
+        self.call(
+            "threshold",
+            [self.numel(node.output), port.width, len(rows), levels, port.ctype, t_type, out_t],
+            [port.stream, s, t, n, str(node.base)],
+            node.name,
+        )
+        self.publish(node.output, Port(s, port.width, port.order, out_t))
+
+    def _pool(self, node, func, extra_targs, extra_args) -> None:
+        shape = self.graph.tensors[node.inputs[0]].shape
+        out_shape = self.graph.tensors[node.output].shape
+        port = self.take(node.inputs[0], None, layout.channels_last(shape))
+        dil = getattr(node, "dilations", (1,) * len(node.kernel))
+        geo = _geometry(shape, out_shape, node.kernel, node.strides, dil, node.pads)
+        if func == "sumpool":
+            geo = geo[:7] + geo[9:]  # no dilation parameters
+        out_t = ctype(self.graph.tensors[node.output].dtype)
+        s = self.stream(out_t, 1, self.numel(node.output))
+        self.call(func, geo + [port.width, port.ctype, out_t] + extra_targs, [port.stream, s] + extra_args, node.name)
+        self.publish(node.output, Port(s, 1, layout.channels_last(out_shape), out_t))
+
+    def plan_maxpool(self, node: ir.MaxPool) -> None:
+        channels = self.graph.tensors[node.inputs[0]].shape[0]
+        sign = np.broadcast_to(node.sign.reshape(-1), (channels,))
+        self._pool(node, "maxpool", [], [self.const(f"sign_{node.name}", "signed char", sign)])
+
+    def plan_sumpool(self, node: ir.SumPool) -> None:
+        port_type = ctype(self.graph.tensors[node.inputs[0]].dtype)
+        self._pool(node, "sumpool", [], [f"{port_type}({node.pad_value})"])
+
+    def plan_add(self, node: ir.Add) -> None:
+        a = self.take(node.inputs[0], 1)
+        b = self.take(node.inputs[1], 1, a.order)
+        out_t = ctype(self.graph.tensors[node.output].dtype)
+        m0, m1 = int(node.scale0), int(node.scale1)
+        t0, t1 = ctype(IntType.for_range(min(m0, 0), max(m0, 0))), ctype(IntType.for_range(min(m1, 0), max(m1, 0)))
+        s = self.stream(out_t, 1, self.numel(node.output))
+        self.call(
+            "add",
+            [self.numel(node.output), 1, a.ctype, b.ctype, out_t, t0, t1],
+            [a.stream, b.stream, s, f"{t0}({m0})", f"{t1}({m1})"],
+            node.name,
+        )
+        self.publish(node.output, Port(s, 1, a.order, out_t))
+
+    def plan_concat(self, node: ir.Concat) -> None:
+        shapes = [self.graph.tensors[t].shape for t in node.inputs]
+        out_shape = self.graph.tensors[node.output].shape
+        channel_mode = node.axis == 0 and len(out_shape) >= 2
+        if channel_mode:
+            outer, sizes = int(np.prod(out_shape[1:])), [s[0] for s in shapes]
+            orders = [layout.channels_last(s) for s in shapes]
+            out_order = layout.channels_last(out_shape)
+        else:
+            outer = int(np.prod(out_shape[: node.axis]))
+            sizes = [int(np.prod(s[node.axis :])) for s in shapes]
+            orders = [layout.identity(s) for s in shapes]
+            out_order = layout.identity(out_shape)
+        out_t = ctype(self.graph.tensors[node.output].dtype)
+        ports = [self.take(t, 1, o) for t, o in zip(node.inputs, orders, strict=True)]
+        current, size = ports[0], sizes[0]
+        for port, n in zip(ports[1:], sizes[1:], strict=True):
+            s = self.stream(out_t, 1, outer * (size + n))
+            self.call(
+                "concat2",
+                [outer, size, n, current.ctype, port.ctype, out_t],
+                [current.stream, port.stream, s],
+                node.name,
+            )
+            current, size = Port(s, 1, None, out_t), size + n
+        self.publish(node.output, Port(current.stream, 1, out_order, out_t))
+
+    def plan_reshape(self, node: ir.Reshape) -> None:
+        port = self.take(node.inputs[0])
+        self.publish(node.output, port)
+
+    def plan_transpose(self, node: ir.Transpose) -> None:
+        port = self.take(node.inputs[0])
+        shape = self.graph.tensors[node.inputs[0]].shape
+        order = layout.transposed(port.order, shape, node.perm)
+        self.publish(node.output, Port(port.stream, port.width, order, port.ctype))
+
+
+def _geometry(shape, out_shape, kernel, strides, dilations, pads) -> list[int]:
+    """[C, H, W, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW] with 1-D as H = 1."""
+    if len(kernel) == 1:
+        c, w = shape
+        return [c, 1, w, 1, kernel[0], 1, strides[0], 1, dilations[0], 0, pads[0], 1, out_shape[1]]
+    c, h, w = shape
+    return [c, h, w, *kernel, *strides, *dilations, pads[0], pads[1], out_shape[1], out_shape[2]]
+
+
+def boundary(tensor: ir.Tensor, order: np.ndarray) -> Boundary:
+    num = int(np.prod(tensor.shape))
+    bits = tensor.dtype.bits
+    pack = max(d for d in layout.divisors(num) if d * bits <= 64 or d == 1)
+    return Boundary(num, pack, bits, -(-pack * bits // 8) * 8, ctype(tensor.dtype), order)
+
+
+def make_plan(graph: ir.Graph, folding: dict) -> Plan:
+    return Planner(graph, folding).run()

@@ -1,0 +1,63 @@
+// Streaming matrix-vector unit with PE (output channels in parallel) and SIMD (inputs in parallel) folding.
+//
+// Computes NV vectors per frame. The weight matrix is split into G groups (grouped and depthwise
+// convolutions; G = 1 for dense layers): output channel o = g * OCG + j uses inputs g * KG .. g * KG + KG - 1.
+// Weights are stored w[PE][fold][SIMD] with fold = (g * NF + nf) * SF + sf, NF = OCG / PE, SF = KG / SIMD:
+// the PE and SIMD dimensions are partitioned so one fold is read in one cycle. The input vector arrives as
+// G * SF words of SIMD elements (group order), is buffered on the first neuron fold of its group and reused.
+// Each accumulator starts from the layer's integer bias and is ap_int<P> / ap_uint<P> with P from the exact
+// range of the weights (fpgaq.bounds), so it never overflows.
+#ifndef FPGAQ_MVU_H
+#define FPGAQ_MVU_H
+
+#include "threshold.h"
+
+namespace fpgaq {
+
+template <int NV, int G, int KG, int OCG, int SIMD, int PE, typename TI, typename TW, typename TB, typename TA,
+          typename TO, typename ACT>
+void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
+         const TW w[PE][G * (OCG / PE) * (KG / SIMD)][SIMD], const TB bias[G * OCG], const ACT& act) {
+    const int SF = KG / SIMD;
+    const int NF = OCG / PE;
+    TI buf[G * SF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = buf complete dim = 2
+    for (int v = 0; v < NV; v++) {
+        for (int g = 0; g < G; g++) {
+            for (int nf = 0; nf < NF; nf++) {
+                TA acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+                for (int sf = 0; sf < SF; sf++) {
+#pragma HLS PIPELINE II = 1
+                    if (nf == 0) {
+                        Vec<TI, SIMD> word = in.read();
+                        for (int s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                            buf[g * SF + sf][s] = word.v[s];
+                        }
+                    }
+                    const int fold = (g * NF + nf) * SF + sf;
+                    for (int p = 0; p < PE; p++) {
+#pragma HLS UNROLL
+                        TA sum = (sf == 0) ? TA(bias[(g * NF + nf) * PE + p]) : acc[p];
+                        for (int s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                            sum += w[p][fold][s] * buf[g * SF + sf][s];
+                        }
+                        acc[p] = sum;
+                    }
+                }
+                Vec<TO, PE> result;
+                for (int p = 0; p < PE; p++) {
+#pragma HLS UNROLL
+                    result.v[p] = act.template apply<TO>(acc[p], (g * NF + nf) * PE + p);
+                }
+                out.write(result);
+            }
+        }
+    }
+}
+
+}  // namespace fpgaq
+
+#endif
