@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import io
 import sys
+from pathlib import Path
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -103,6 +106,89 @@ def inspect(model: str) -> None:
         f"shape {list(graph.tensors[graph.input.tensor].shape)}; output: "
         f"{'quantized' if graph.output.quant else 'float (host applies scale and bias)'}"
     )
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--board", required=True, help="Board name (see `fpgaq boards`).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--clock-ns", type=float, default=None, help="Clock period in ns (default: the board's).")
+@click.option(
+    "--folding",
+    "folding_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help='JSON {layer: {"pe": n, "simd": m}} overriding the default folding.',
+)
+@click.option("--force", is_flag=True, help="Overwrite an output folder fpgaq did not create.")
+@_user_errors
+def build(model, board, out_dir, clock_ns, folding_file, force) -> None:
+    """Generate the HLS project for MODEL, compile its C-simulation and write report.json."""
+    from fpgaq.hls.build import build as run_build
+    from fpgaq.hls.folding import read_folding_file
+
+    folding = read_folding_file(folding_file) if folding_file else None
+    report = run_build(model, board, out_dir, clock_ns=clock_ns, folding=folding, force=force)
+    table = Table(
+        title=f"{report['model']} for {report['board']['name']} ({report['board']['part']}, "
+        f"{report['board']['clock_ns']:g} ns)"
+    )
+    for col in ("layer", "op", "input", "output", "in", "weight", "out", "acc bits", "PE", "SIMD"):
+        table.add_column(col)
+    for r in report["layers"]:
+        fused = f" + {r['fused_threshold']}" if "fused_threshold" in r else ""
+        table.add_row(
+            r["name"] + fused,
+            r["op"],
+            "x".join(map(str, r["input_shape"])),
+            "x".join(map(str, r["output_shape"])),
+            r["input_type"],
+            r.get("weight_type", "-"),
+            r["output_type"],
+            str(r.get("acc_bits", "-")),
+            str(r.get("pe", "-")),
+            str(r.get("simd", "-")),
+        )
+    console = _console()
+    console.print(table)
+    cached = " (cached)" if report["_compile"]["cached"] else ""
+    console.print(f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json")
+
+
+@main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="X.npy: float32, the model's input layout, batch first.",
+)
+@click.option(
+    "--output",
+    "output_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Y.npy: float32 outputs of the compiled C++.",
+)
+@_user_errors
+def csim(build_dir, input_file, output_file) -> None:
+    """Run the compiled C-simulation of BUILD_DIR on X.npy and write Y.npy."""
+    from fpgaq.hls.build import write_atomic
+    from fpgaq.hls.csim import CSim, CSimError
+
+    sim = CSim(build_dir)
+    try:
+        x = np.load(input_file, allow_pickle=False)
+    except FileNotFoundError:
+        raise CSimError(f"input file not found: {input_file!r}") from None
+    except ValueError as exc:
+        raise CSimError(f"{input_file!r} is not a .npy array ({exc})") from None
+    y = sim.run(x)
+    buffer = io.BytesIO()
+    np.save(buffer, y)
+    write_atomic(Path(output_file), buffer.getvalue())
+    click.echo(f"{len(y)} samples -> {output_file} (float32, shape {tuple(y.shape)})")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,12 @@ warnings.filterwarnings("ignore", message="fast_hadamard_transform")
 SEED = 0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_cache(tmp_path_factory):
+    """Compiled C-simulations go to a fresh cache per test session (no state from earlier runs)."""
+    os.environ["FPGAQ_CACHE"] = str(tmp_path_factory.mktemp("fpgaq-cache"))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     import torch
@@ -46,6 +52,33 @@ def exported(tmp_path_factory):
             model, shape = build(name)
             folder = tmp_path_factory.mktemp(f"{name}_{'dynamo' if dynamo else 'ts'}")
             cache[key] = (export(model, shape, folder / "model.onnx", dynamo), shape)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def built(exported, tmp_path_factory):
+    """built(name, dynamo, folding_name) -> build folder of an exported test model (cached per session)."""
+    from fpgaq import frontend
+    from fpgaq.hls.build import build
+    from fpgaq.hls.folding import fold_limits
+    from fpgaq.ir import graph as ir
+
+    cache = {}
+
+    def get(name: str, dynamo: bool, folding: str = "default"):
+        key = (name, dynamo, folding)
+        if key not in cache:
+            path, _ = exported(name, dynamo)
+            dots = [n for n in frontend.load(path).nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
+            spec = {
+                "default": None,
+                "ones": {n.name: {"pe": 1, "simd": 1} for n in dots},
+                "max": {n.name: dict(zip(("pe", "simd"), fold_limits(n), strict=True)) for n in dots},
+            }[folding]
+            out = tmp_path_factory.mktemp(f"build_{name}_{folding}")
+            cache[key] = (build(path, "pynq-z2", out, folding=spec, force=True), out, path)
         return cache[key]
 
     return get

@@ -137,7 +137,7 @@ class CNN(torch.nn.Module):
 
 
 class Conv1dBipolar(torch.nn.Module):
-    """Conv1d with binary weights, zero-point input, hardtanh quant, dilation/stride, float Mul/Add, Clip, binary act."""
+    """Conv1d: binary weights, zero-point input, hardtanh quant, dilation/stride, Mul/Add, Clip, binary act."""
 
     def __init__(self):
         super().__init__()

@@ -47,3 +47,43 @@ def test_user_errors_exit_2_with_one_line(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = fpgaq("--debug", "inspect", str(tmp_path / "none.onnx"))
     assert result.returncode != 0 and "Traceback" in result.stderr and "ModelError" in result.stderr
+
+
+def test_build_and_csim_from_the_command_line(exported, tmp_path):
+    import numpy as np
+
+    from fpgaq import frontend
+    from fpgaq.ir.execute import run
+
+    path, shape = exported("mlp_int_bias_per_channel", False)
+    folding = tmp_path / "fold.json"
+    folding.write_text('{"dense0": {"pe": 8, "simd": 4}}')
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            path,
+            "--board",
+            "pynq-z2",
+            "--out",
+            str(tmp_path / "b"),
+            "--folding",
+            str(folding),
+            "--clock-ns",
+            "5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "dense0" in result.output and "report.json" in result.output
+    x = np.random.default_rng(3).normal(size=(64, *shape)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = CliRunner().invoke(
+        main, ["csim", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
+    )
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run(frontend.load(path), x))
+    np.save(tmp_path / "bad.npy", x.astype(np.float64))
+    bad = fpgaq("csim", str(tmp_path / "b"), "--input", str(tmp_path / "bad.npy"), "--output", str(tmp_path / "z.npy"))
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: input must be float32, not float64"
+    unknown = fpgaq("build", path, "--board", "pynq-z3", "--out", str(tmp_path / "c"))
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown board 'pynq-z3'; known: ")
