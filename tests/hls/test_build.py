@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from fpgaq import frontend
 from fpgaq.boards import all_boards
 from fpgaq.errors import FpgaqError
 from fpgaq.hls import csim as csim_module
@@ -17,7 +18,6 @@ from fpgaq.hls.codegen import CFLAGS, render, tcl
 from fpgaq.hls.csim import CSim, CSimError, ap_include_dir
 from fpgaq.hls.folding import FoldingError, default_folding, resolve_folding
 from fpgaq.hls.plan import make_plan
-from fpgaq import frontend
 from tests.frontend.test_ties import tie_model
 
 GENERATED = ("top.cpp", "top.h", "params.h", "bridge.cpp", "testbench.cpp", "run_hls.tcl")
