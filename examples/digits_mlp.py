@@ -29,14 +29,29 @@ class DigitsMLP(torch.nn.Module):
         width = 64
         for h in hidden:
             layers += [
-                qnn.QuantLinear(width, h, bias=True, weight_quant=Int8WeightPerChannelFloat,
-                                weight_bit_width=weight_bits, bias_quant=Int32Bias, return_quant_tensor=True),
+                qnn.QuantLinear(
+                    width,
+                    h,
+                    bias=True,
+                    weight_quant=Int8WeightPerChannelFloat,
+                    weight_bit_width=weight_bits,
+                    bias_quant=Int32Bias,
+                    return_quant_tensor=True,
+                ),
                 torch.nn.BatchNorm1d(h),
                 qnn.QuantReLU(bit_width=act_bits, return_quant_tensor=True),
             ]
             width = h
-        layers.append(qnn.QuantLinear(width, 10, bias=True, weight_quant=Int8WeightPerChannelFloat,
-                                      weight_bit_width=weight_bits, bias_quant=Int32Bias))
+        layers.append(
+            qnn.QuantLinear(
+                width,
+                10,
+                bias=True,
+                weight_quant=Int8WeightPerChannelFloat,
+                weight_bit_width=weight_bits,
+                bias_quant=Int32Bias,
+            )
+        )
         self.net = torch.nn.Sequential(*layers)
 
     def forward(self, x):
@@ -78,7 +93,11 @@ def main():
         warnings.simplefilter("ignore")
         export_qonnx(model, torch.from_numpy(x_te[:1]), str(out / "digits_mlp.onnx"), dynamo=False)
     np.savez(out / "digits_test.npz", x=x_te, y=y_te)
-    print(f"test accuracy {acc:.4f}; wrote {out / 'digits_mlp.onnx'} and {out / 'digits_test.npz'}")
+    np.save(out / "digits_x.npy", x_te)
+    print(
+        f"test accuracy {acc:.4f}; wrote {out / 'digits_mlp.onnx'}, {out / 'digits_test.npz'} and "
+        f"{out / 'digits_x.npy'}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from fpgaq.ir.hostio import dequantize_output, quantize_input
 from fpgaq.ir.serialize import input_from_json, output_from_json
 
 LIBRARY = "libfpgaq_csim.so"
-SOURCES = ("top.cpp", "bridge.cpp")
-CXXFLAGS = ("-std=c++14", "-O2", "-fPIC", "-shared", "-Wall", "-Wno-unknown-pragmas")
+SOURCES = ("top.cpp", "bridge.cpp")  # compiled in parallel, then linked
+CXXFLAGS = ("-std=c++14", "-O1", "-fPIC", "-Wall", "-Wno-unknown-pragmas")
 
 
 class CSimError(FpgaqError):
@@ -71,10 +71,10 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
     """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command}."""
     include = ap_include_dir()
     flags = list(CXXFLAGS) + [f"-D{d}" for d in defines]
-    command = ["g++", *flags, "-isystem", str(include), "-I", "lib", "-I", ".", *SOURCES, "-o", LIBRARY]
+    command = ["g++", *flags, "-isystem", str(include), "-I", "lib", "-I", "."]
     inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
     headers = sorted(include.rglob("*.h"))
-    key = _digest(inputs + headers, " ".join(command[:-2]))
+    key = _digest(inputs + headers, " ".join(command))
     cached = cache_dir() / key / LIBRARY
     hit = cached.is_file()
     warnings = ""
@@ -84,11 +84,32 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
         with tempfile.TemporaryDirectory(prefix="fpgaq-csim-") as tmp:
             work = Path(tmp) / "hls"
             shutil.copytree(hls_dir, work)
-            proc = subprocess.run(command, cwd=work, capture_output=True, text=True)
-            if proc.returncode != 0:
-                lines = [ln for ln in proc.stderr.splitlines() if "error" in ln][:5] or proc.stderr.splitlines()[:5]
-                raise CSimError("g++ failed to compile the C-simulation: " + " | ".join(lines))
-            warnings = proc.stderr
+            jobs = [
+                subprocess.Popen(
+                    [*command, "-c", src, "-o", f"{src}.o"],
+                    cwd=work,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for src in SOURCES
+            ]
+            results = []
+            for job in jobs:
+                _, stderr = job.communicate()  # reads the pipes while waiting (no deadlock on long output)
+                results.append((job.returncode, stderr))
+            link = subprocess.run(
+                ["g++", "-shared", *(f"{src}.o" for src in SOURCES), "-o", LIBRARY],
+                cwd=work,
+                capture_output=True,
+                text=True,
+            )
+            results.append((link.returncode, link.stderr))
+            for code, stderr in results:
+                if code != 0:
+                    lines = [ln for ln in stderr.splitlines() if "error" in ln][:5] or stderr.splitlines()[:5]
+                    raise CSimError("g++ failed to compile the C-simulation: " + " | ".join(lines))
+            warnings = "".join(stderr for _, stderr in results)
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp_lib = cached.parent / f".{LIBRARY}.{os.getpid()}"
             shutil.copyfile(work / LIBRARY, tmp_lib)
