@@ -89,6 +89,46 @@ def datatype_bound_bits(k: int, input_bits: int, weight_bits: int, input_signed:
     return 1 + _ceil_log2(numerator + 1)
 
 
+def l1_bound_bits(l1_norm: int, input_bits: int, input_signed: bool) -> int:
+    """The A2Q bound as a width: the least P with l1_norm <= (2^(P-1) - 1) * 2^(s - N) (signed P bits)."""
+    shift = input_bits - (1 if input_signed else 0)
+    need = l1_norm << shift if shift >= 0 else -(-l1_norm >> -shift)
+    return 1 + _ceil_log2(need + 1)
+
+
+def a2q_plus_bits(l1_norm: int, input_bits: int) -> int:
+    """A2Q+ zero-centred bound as a width: the least P with l1_norm <= (2^P - 2) / (2^N - 1).
+
+    Valid only for channels whose float weights were centred before rounding toward zero (A2Q+ training);
+    reported for comparison, never used to size hardware.
+    """
+    return _ceil_log2(l1_norm * ((1 << input_bits) - 1) + 2)
+
+
+def prefix_range(weights, mu: int, nu: int, bias=None, tile: int | None = None):
+    """Range of a running accumulator that starts at the bias and adds one tile of products per step.
+
+    Exact over every prefix of tiles (every value the outer accumulator register takes), per channel. When the
+    input range contains 0 this equals accumulator_range (a prefix sum is a subset sum); it is computed anyway,
+    so the width stays safe for input ranges that exclude 0.
+    """
+    w = np.asarray(weights)
+    w = w.reshape(w.shape[0], -1)
+    step = tile or w.shape[1]
+    biases = [0] * w.shape[0] if bias is None else [int(b) for b in np.asarray(bias).reshape(-1).tolist()]
+    los, his = [], []
+    for row, b in zip(w.tolist(), biases):
+        lo = hi = b
+        run_lo = run_hi = b
+        for i in range(0, len(row), step):
+            t_lo, t_hi = _row_range(row[i : i + step], mu, nu)
+            run_lo, run_hi = run_lo + t_lo, run_hi + t_hi
+            lo, hi = min(lo, run_lo), max(hi, run_hi)
+        los.append(lo)
+        his.append(hi)
+    return los, his
+
+
 def l1_bound(acc_bits: int, input_bits: int, input_signed: bool) -> int:
     """A2Q: the largest integer l1 norm ||q||_1 allowed by P signed accumulator bits, floor(A * 2^(s - N))."""
     a = (1 << (acc_bits - 1)) - 1

@@ -79,10 +79,24 @@ def inspect(model: str) -> None:
     graph = load(model)
     rows = layer_rows(graph)
     table = Table(title=f"{model}: {len(rows)} layers")
-    for col in ("layer", "op", "input", "output", "in type", "weight", "out type", "acc bits", "acc range"):
+    columns = (
+        "layer",
+        "op",
+        "input",
+        "output",
+        "in type",
+        "weight",
+        "out type",
+        "acc bits",
+        "acc range",
+        "data-type bound",
+        "A2Q l1",
+        "saved",
+    )
+    for col in columns:
         table.add_column(col)
     for r in rows:
-        acc_range = f"[{r['acc_range'][0]}, {r['acc_range'][1]}]" if "acc_bits" in r else "-"
+        dot = "acc_bits" in r
         table.add_row(
             r["name"],
             r["op"],
@@ -92,14 +106,19 @@ def inspect(model: str) -> None:
             r.get("weight_type", "-"),
             r["output_type"],
             str(r.get("acc_bits", "-")),
-            acc_range,
+            f"[{r['acc_range'][0]}, {r['acc_range'][1]}]" if dot else "-",
+            str(r.get("acc_bits_datatype", "-")),
+            str(r.get("acc_bits_l1", "-")),
+            str(r["acc_bits_datatype"] - r["acc_bits"]) if dot else "-",
         )
     console = _console()
     console.print(table)
     t = totals(rows)
     console.print(
         f"totals: {t['layers']} layers, {t['dot_product_layers']} dot products, {t['weights']:,} weights "
-        f"({t['weight_memory_bits']:,} bits), accumulator bits {t['accumulator_bits']}"
+        f"({t['weight_memory_bits']:,} bits); accumulator bits {t['accumulator_bits']} exact vs "
+        f"{t['accumulator_bits_datatype']} by the data-type bound (saved "
+        f"{t['accumulator_bits_datatype'] - t['accumulator_bits']}) and {t['accumulator_bits_l1']} by the A2Q l1 bound"
     )
     console.print(
         f"input: {graph.input.kind} {graph.tensors[graph.input.tensor].dtype} "
@@ -121,22 +140,41 @@ def inspect(model: str) -> None:
     help='JSON {layer: {"pe": n, "simd": m}} overriding the default folding.',
 )
 @click.option("--force", is_flag=True, help="Overwrite an output folder fpgaq did not create.")
+@click.option("--check-overflow", is_flag=True, help="Instrument the C-simulation: fail on any accumulator overflow.")
 @_user_errors
-def build(model, board, out_dir, clock_ns, folding_file, force) -> None:
+def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow) -> None:
     """Generate the HLS project for MODEL, compile its C-simulation and write report.json."""
     from fpgaq.hls.build import build as run_build
     from fpgaq.hls.folding import read_folding_file
 
     folding = read_folding_file(folding_file) if folding_file else None
-    report = run_build(model, board, out_dir, clock_ns=clock_ns, folding=folding, force=force)
+    report = run_build(
+        model, board, out_dir, clock_ns=clock_ns, folding=folding, force=force, check_overflow=check_overflow
+    )
     table = Table(
         title=f"{report['model']} for {report['board']['name']} ({report['board']['part']}, "
         f"{report['board']['clock_ns']:g} ns)"
     )
-    for col in ("layer", "op", "input", "output", "in", "weight", "out", "acc bits", "PE", "SIMD"):
+    for col in (
+        "layer",
+        "op",
+        "input",
+        "output",
+        "in",
+        "weight",
+        "out",
+        "acc bits",
+        "inner/outer",
+        "bound",
+        "saved",
+        "PE",
+        "SIMD",
+    ):
         table.add_column(col)
     for r in report["layers"]:
         fused = f" + {r['fused_threshold']}" if "fused_threshold" in r else ""
+        dot = "acc_bits" in r
+        stages = f"{r['acc_bits_inner']}/{r['acc_bits_outer']}" if "acc_bits_inner" in r else "-"
         table.add_row(
             r["name"] + fused,
             r["op"],
@@ -146,11 +184,20 @@ def build(model, board, out_dir, clock_ns, folding_file, force) -> None:
             r.get("weight_type", "-"),
             r["output_type"],
             str(r.get("acc_bits", "-")),
+            stages,
+            str(r.get("acc_bits_datatype", "-")),
+            str(r["acc_bits_datatype"] - r["acc_bits"]) if dot else "-",
             str(r.get("pe", "-")),
             str(r.get("simd", "-")),
         )
     console = _console()
     console.print(table)
+    t = report["totals"]
+    console.print(
+        f"accumulator bits: {t['accumulator_bits']} used, {t['accumulator_bits_datatype']} by the "
+        f"data-type bound (saved {t['accumulator_bits_datatype'] - t['accumulator_bits']})"
+        + ("; C-simulation instrumented for overflow" if report["check_overflow"] else "")
+    )
     cached = " (cached)" if report["_compile"]["cached"] else ""
     console.print(f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json")
 

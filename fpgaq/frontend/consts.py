@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
-from fpgaq.ir.types import Rounding, quant_int_range
+from fpgaq.ir.types import IntType, Rounding, quant_int_range
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,6 +19,7 @@ class QuantConst:
     ints: np.ndarray
     scale: np.ndarray
     value: np.ndarray  # the float32 value the QONNX reference computes
+    dtype: IntType  # the declared integer type (bipolar weights: int2, values -1 and +1)
 
     def channel_scale(self, axis: int, what: str) -> list[Fraction]:
         """Scale per index of `axis` (the output channel); it may not vary along any other axis."""
@@ -48,7 +49,8 @@ def quantize_const(x, scale, zero_point, bits, signed, narrow, rounding: Roundin
     if not np.all(ints == np.round(ints)):
         raise UnsupportedOpError(f"{where}: zero point must be an integer for quantized weights")
     value = ((codes - zero_point) * scale).astype(np.float32)
-    return QuantConst(ints.astype(np.int64), scale, value)
+    declared = IntType(bits, signed) if not (bits == 1 and signed) else IntType(2, True)
+    return QuantConst(ints.astype(np.int64), scale, value, declared)
 
 
 def bipolar_const(x, scale, where: str) -> QuantConst:
@@ -56,7 +58,7 @@ def bipolar_const(x, scale, where: str) -> QuantConst:
     scale = np.asarray(scale, dtype=np.float32)
     _check_scale(scale, where)
     ints = np.where(x >= 0, 1, -1).astype(np.int64)
-    return QuantConst(ints, scale, (ints.astype(np.float32) * scale).astype(np.float32))
+    return QuantConst(ints, scale, (ints.astype(np.float32) * scale).astype(np.float32), IntType(2, True))
 
 
 def _check_scale(scale: np.ndarray, where: str) -> None:

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 from onnx import helper
 
-from fpgaq.bounds import accumulator_range
+from fpgaq.bounds import prefix_range
 from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend.chain import Affine, Chain
 from fpgaq.frontend.consts import QuantConst
@@ -118,9 +118,9 @@ class Lowering:
         )
         return out
 
-    def add_dot_product(self, cls, onnx_node, state, weight, bias, shape, **fields) -> str:
+    def add_dot_product(self, cls, onnx_node, state, weight, bias, shape, weight_type, **fields) -> str:
         src = self.tensors[state.src]
-        lo, hi = accumulator_range(weight.reshape(weight.shape[0], -1), src.lo, src.hi, bias)
+        lo, hi = prefix_range(weight.reshape(weight.shape[0], -1), src.lo, src.hi, bias)
         acc_lo, acc_hi = min(lo), max(hi)
         return self.add_node(
             cls,
@@ -132,6 +132,7 @@ class Lowering:
             acc_hi,
             weight=ir.frozen_array(weight),
             bias=None if bias is None else ir.frozen_array(bias),
+            weight_type=weight_type,
             **fields,
         )
 

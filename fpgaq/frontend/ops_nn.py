@@ -23,6 +23,7 @@ def _dense_from(
     wscale,
     bias,
     quantized_bias: bool,
+    weight_type,
     alpha=Fraction(1),
     beta=Fraction(1),
 ) -> None:
@@ -44,7 +45,7 @@ def _dense_from(
         offset = [o + beta * frac(v) for o, v in zip(offset, np.asarray(bias).reshape(-1))]
     int_bias, offset = _split_integer_bias(gain, offset, quantized_bias)
     out_shape = shape[:-1] + (ints.shape[0],)
-    out = low.add_dot_product(ir.Dense, node, state, ints, int_bias, out_shape)
+    out = low.add_dot_product(ir.Dense, node, state, ints, int_bias, out_shape, weight_type)
     rank = len(out_shape)
     chain_rank = (1,) * (rank - 1)
     low.set(node, State(out, _affine_chain(rank, gain, offset, chain_rank + (len(gain),))))
@@ -90,6 +91,7 @@ def gemm(low: Lowering, node) -> None:
         wscale,
         bias,
         low.is_quant_const(node, 2),
+        weight.dtype,
         frac(low.attr(node, "alpha", 1.0)),
         frac(low.attr(node, "beta", 1.0)),
     )
@@ -100,7 +102,8 @@ def matmul(low: Lowering, node) -> None:
     weight = low.quant_const(node, 1, "the weight")
     if weight.ints.ndim != 2:
         raise UnsupportedOpError(f"MatMul node {node.name!r}: weights must be a matrix")
-    _dense_from(low, node, state, weight.ints.T, weight.channel_scale(1, f"MatMul node {node.name!r}"), None, False)
+    wscale = weight.channel_scale(1, f"MatMul node {node.name!r}")
+    _dense_from(low, node, state, weight.ints.T, wscale, None, False, weight.dtype)
 
 
 def conv(low: Lowering, node) -> None:
@@ -153,6 +156,7 @@ def conv(low: Lowering, node) -> None:
         ints,
         int_bias,
         out_shape,
+        weight.dtype,
         strides=strides,
         pads=pads,
         dilations=dilations,

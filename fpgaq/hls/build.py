@@ -61,16 +61,48 @@ def build(
     clock_ns: float | None = None,
     folding: dict | None = None,
     force: bool = False,
+    check_overflow: bool = False,
 ) -> dict:
-    """Build the HLS project and its C-simulation; returns the report (also written to DIR/report.json)."""
+    """Build the HLS project and its C-simulation; returns the report (also written to DIR/report.json).
+
+    check_overflow compiles an instrumented C-simulation: every accumulator is shadowed by an exact sum and the
+    first value that does not fit its declared width makes CSim.run fail, naming the layer and channel.
+    """
+    load_board(board)  # an unknown board is reported before the model is read
+    graph = frontend.load(model)
+    return build_graph(
+        graph,
+        board,
+        out,
+        Path(model).name,
+        clock_ns=clock_ns,
+        folding=folding,
+        force=force,
+        check_overflow=check_overflow,
+    )
+
+
+def build_graph(
+    graph: ir.Graph,
+    board: str,
+    out: str | os.PathLike,
+    model_name: str,
+    *,
+    clock_ns: float | None = None,
+    folding: dict | None = None,
+    force: bool = False,
+    check_overflow: bool = False,
+    acc_delta: dict | None = None,
+) -> dict:
+    """build() on a lowered graph. acc_delta {layer: (inner, outer)} changes accumulator widths by that many
+    bits: only tests use it, to show that one bit less overflows."""
     board_info = load_board(board)
     clock = board_info.clock_ns if clock_ns is None else float(clock_ns)
     if not clock > 0:
         raise FpgaqError(f"clock period must be positive, not {clock_ns!r} ns")
-    graph = frontend.load(model)
     fold = resolve_folding(graph, folding)
-    plan = make_plan(graph, fold)
-    sources = render(plan, board_info, clock, Path(model).name)
+    plan = make_plan(graph, fold, acc_delta)
+    sources = render(plan, board_info, clock, model_name)
     out = Path(out)
     prepare_out_dir(out, force)
     hls_dir = out / "hls"
@@ -82,8 +114,10 @@ def build(
         "output": output_to_json(graph.output),
     }
     write_atomic(out / "host.json", json.dumps(host, indent=1, sort_keys=True) + "\n")
-    compiled = compile_library(hls_dir, out / "csim" / LIBRARY)
-    report = make_report(graph, fold, plan, board_info, clock, Path(model).name)
+    defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()
+    compiled = compile_library(hls_dir, out / "csim" / LIBRARY, defines)
+    report = make_report(graph, fold, plan, board_info, clock, model_name)
+    report["check_overflow"] = check_overflow
     write_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     report["_compile"] = compiled
     return report
@@ -94,6 +128,10 @@ def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model
     for row in rows:
         if row["name"] in fold:
             row["pe"], row["simd"] = fold[row["name"]]
+            acc = plan.accumulators[row["name"]]
+            row["acc_bits"] = acc["outer_bits"]
+            if acc["tiled"]:
+                row["acc_bits_inner"], row["acc_bits_outer"] = acc["inner_bits"], acc["outer_bits"]
             if row["name"] in plan.fused:
                 row["fused_threshold"] = plan.fused[row["name"]]
     return {
@@ -110,5 +148,6 @@ def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model
             "quantized": graph.output.quant is not None,
         },
         "layers": rows,
+        "kernels": list(plan.layer_ids),
         "totals": totals(rows),
     }

@@ -33,6 +33,14 @@ class CSimError(FpgaqError):
     """C-simulation could not be compiled or run."""
 
 
+class OverflowDetected(CSimError):
+    """An instrumented C-simulation saw a value that its declared accumulator width cannot hold."""
+
+    def __init__(self, message: str, layer: str, channel: int):
+        super().__init__(message)
+        self.layer, self.channel = layer, channel
+
+
 def ap_include_dir() -> Path:
     """The folder holding ap_int.h and hls_stream.h."""
     xilinx = os.environ.get("XILINX_HLS")
@@ -143,6 +151,11 @@ class CSim:
         self._run = self._lib.fpgaq_run
         self._run.argtypes = [ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(ctypes.c_longlong), ctypes.c_int]
         self._run.restype = ctypes.c_int
+        self._overflow = self._lib.fpgaq_overflow
+        self._overflow.restype = ctypes.c_longlong
+        self.instrumented = bool(self._lib.fpgaq_instrumented())
+        report = build_dir / "report.json"
+        self.kernels = json.loads(report.read_text()).get("kernels", []) if report.is_file() else []
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         """int64 input codes (N, *input shape) -> int64 output codes (N, *output shape)."""
@@ -153,7 +166,21 @@ class CSim:
         status = self._run(codes.ctypes.data_as(pointer), out.ctypes.data_as(pointer), n)
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
+        self._raise_on_overflow()
         return out
+
+    def _raise_on_overflow(self) -> None:
+        layer, channel, value = ctypes.c_int(), ctypes.c_int(), ctypes.c_longlong()
+        count = self._overflow(ctypes.byref(layer), ctypes.byref(channel), ctypes.byref(value))
+        if count:
+            name = self.kernels[layer.value] if 0 <= layer.value < len(self.kernels) else f"#{layer.value}"
+            where = f", channel {channel.value}" if channel.value >= 0 else ""
+            raise OverflowDetected(
+                f"accumulator overflow in layer {name}{where}: the exact value {value.value} does not fit its "
+                f"declared width ({count} overflowing values)",
+                name,
+                channel.value,
+            )
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """float32 input in the model's layout (batch first) -> float32 output in the model's layout."""

@@ -50,6 +50,7 @@ class Dense(Node):
     op: ClassVar[str] = "Dense"
     weight: np.ndarray = field(repr=False)
     bias: np.ndarray | None = field(repr=False)
+    weight_type: IntType  # as declared by the weight's Quant (the data-type bound uses it)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +60,7 @@ class Conv(Node):
     op: ClassVar[str] = "Conv"
     weight: np.ndarray = field(repr=False)
     bias: np.ndarray | None = field(repr=False)
+    weight_type: IntType
     strides: tuple[int, ...]
     pads: tuple[int, ...]
     dilations: tuple[int, ...]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
+from fpgaq.passes.size_accumulators import bound_widths
 
 
 def layer_rows(graph: ir.Graph) -> list[dict]:
@@ -25,14 +26,16 @@ def layer_rows(graph: ir.Graph) -> list[dict]:
         }
         if isinstance(node, ir.DOT_PRODUCT_OPS):
             w = node.weight
-            wtype = IntType.for_range(int(w.min()), int(w.max()))
+            stored = IntType.for_range(min(int(w.min()), 0), max(int(w.max()), 0))
             row.update(
-                weight_type=str(wtype),
-                weight_bits=wtype.bits,
+                weight_type=str(node.weight_type),
+                weight_bits=node.weight_type.bits,
+                weight_bits_stored=stored.bits,
                 weights=int(w.size),
                 acc_bits=out.dtype.bits,
                 acc_signed=out.dtype.signed,
                 acc_range=[out.lo, out.hi],
+                **bound_widths(node, inp),
             )
         elif isinstance(node, ir.Threshold):
             row.update(thresholds_per_channel=int(node.thresholds.shape[-1]))
@@ -48,4 +51,6 @@ def totals(rows: list[dict]) -> dict:
         "weights": sum(r["weights"] for r in dots),
         "weight_memory_bits": sum(r["weights"] * r["weight_bits"] for r in dots),
         "accumulator_bits": sum(r["acc_bits"] for r in dots),
+        "accumulator_bits_datatype": sum(r["acc_bits_datatype"] for r in dots),
+        "accumulator_bits_l1": sum(r["acc_bits_l1"] for r in dots),
     }

@@ -7,7 +7,7 @@
 namespace fpgaq {
 
 // out = m0 * a + m1 * b; both scales were brought to a common unit at compile time (exact integers).
-template <int NUM, int WIN, typename TA, typename TB, typename TO, typename TM0, typename TM1>
+template <int ID, int NUM, int WIN, typename TA, typename TB, typename TO, typename TM0, typename TM1>
 void add(hls::stream<Vec<TA, WIN> >& a, hls::stream<Vec<TB, WIN> >& b, hls::stream<Vec<TO, WIN> >& out,
          const TM0 m0, const TM1 m1) {
     for (int i = 0; i < NUM / WIN; i++) {
@@ -18,6 +18,7 @@ void add(hls::stream<Vec<TA, WIN> >& a, hls::stream<Vec<TB, WIN> >& b, hls::stre
         for (int e = 0; e < WIN; e++) {
 #pragma HLS UNROLL
             z.v[e] = TO(m0 * x.v[e] + m1 * y.v[e]);
+            FPGAQ_CHECK(z.v[e], (long long)m0 * (long long)x.v[e] + (long long)m1 * (long long)y.v[e], ID, -1);
         }
         out.write(z);
     }

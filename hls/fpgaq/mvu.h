@@ -5,8 +5,10 @@
 // Weights are stored w[PE][fold][SIMD] with fold = (g * NF + nf) * SF + sf, NF = OCG / PE, SF = KG / SIMD:
 // the PE and SIMD dimensions are partitioned so one fold is read in one cycle. The input vector arrives as
 // G * SF words of SIMD elements (group order), is buffered on the first neuron fold of its group and reused.
-// Each accumulator starts from the layer's integer bias and is ap_int<P> / ap_uint<P> with P from the exact
-// range of the weights (fpgaq.bounds), so it never overflows.
+// Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
+// range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
+// range of every prefix of tiles, bias included). Both widths come from fpgaq.bounds, so neither overflows;
+// with -DFPGAQ_CHECK_OVERFLOW both are shadowed by exact sums and checked (layer id ID).
 #ifndef FPGAQ_MVU_H
 #define FPGAQ_MVU_H
 
@@ -14,8 +16,8 @@
 
 namespace fpgaq {
 
-template <int NV, int G, int KG, int OCG, int SIMD, int PE, typename TI, typename TW, typename TB, typename TA,
-          typename TO, typename ACT>
+template <int ID, int NV, int G, int KG, int OCG, int SIMD, int PE, typename TI, typename TW, typename TB,
+          typename TS, typename TA, typename TO, typename ACT>
 void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
          const TW w[PE][G * (OCG / PE) * (KG / SIMD)][SIMD], const TB bias[G * OCG], const ACT& act) {
     const int SF = KG / SIMD;
@@ -27,6 +29,7 @@ void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
             for (int nf = 0; nf < NF; nf++) {
                 TA acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
+                FPGAQ_SHADOW(long long acc_exact[PE];)
                 for (int sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
                     if (nf == 0) {
@@ -39,11 +42,19 @@ void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
                     const int fold = (g * NF + nf) * SF + sf;
                     for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-                        TA sum = (sf == 0) ? TA(bias[(g * NF + nf) * PE + p]) : acc[p];
+                        const int channel = (g * NF + nf) * PE + p;
+                        TS tile = 0;
+                        FPGAQ_SHADOW(long long tile_exact = 0;)
                         for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                            sum += w[p][fold][s] * buf[g * SF + sf][s];
+                            tile += w[p][fold][s] * buf[g * SF + sf][s];
+                            FPGAQ_SHADOW(tile_exact += (long long)w[p][fold][s] * (long long)buf[g * SF + sf][s];)
+                            FPGAQ_CHECK(tile, tile_exact, ID, channel);
                         }
+                        TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
+                        sum += tile;
+                        FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[channel] : acc_exact[p]) + tile_exact;)
+                        FPGAQ_CHECK(sum, acc_exact[p], ID, channel);
                         acc[p] = sum;
                     }
                 }

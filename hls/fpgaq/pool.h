@@ -41,8 +41,8 @@ void maxpool(hls::stream<Vec<TI, WIN> >& in, hls::stream<Vec<TO, 1> >& out, cons
     }
 }
 
-template <int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int OH, int OW, int WIN, typename TI,
-          typename TO>
+template <int ID, int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int OH, int OW, int WIN,
+          typename TI, typename TO>
 void sumpool(hls::stream<Vec<TI, WIN> >& in, hls::stream<Vec<TO, 1> >& out, const TI pad) {
     TI buf[H * W * C];
     read_frame<TI, WIN, H * W * C>(in, buf);
@@ -51,12 +51,16 @@ void sumpool(hls::stream<Vec<TI, WIN> >& in, hls::stream<Vec<TO, 1> >& out, cons
             for (int c = 0; c < C; c++) {
 #pragma HLS PIPELINE II = 1
                 TO sum = 0;
+                FPGAQ_SHADOW(long long exact = 0;)
                 for (int kh = 0; kh < KH; kh++) {
                     for (int kw = 0; kw < KW; kw++) {
                         const int ih = oh * SH + kh - PT;
                         const int iw = ow * SW + kw - PL;
                         const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                        sum += inside ? buf[(ih * W + iw) * C + c] : pad;
+                        const TI value = inside ? buf[(ih * W + iw) * C + c] : pad;
+                        sum += value;
+                        FPGAQ_SHADOW(exact += (long long)value;)
+                        FPGAQ_CHECK(sum, exact, ID, c);
                     }
                 }
                 Vec<TO, 1> word;

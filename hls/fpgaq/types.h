@@ -19,6 +19,40 @@ struct Negatable {
     typedef ap_int<T::width + 1> type;
 };
 
+// Overflow instrumentation (fpgaq build --check-overflow): every accumulator is shadowed by an exact 64-bit
+// sum; the first value that its declared ap type cannot hold is logged with the layer id and channel.
+struct OverflowLog {
+    long long count;
+    int layer;
+    int channel;
+    long long value;
+};
+
+inline OverflowLog& overflow_log() {
+    static OverflowLog log = {0, -1, -1, 0};
+    return log;
+}
+
+template <typename T>
+inline void check_fits(const T& stored, long long exact, int layer, int channel) {
+    if ((long long)stored != exact) {
+        OverflowLog& log = overflow_log();
+        if (log.count++ == 0) {
+            log.layer = layer;
+            log.channel = channel;
+            log.value = exact;
+        }
+    }
+}
+
 }  // namespace fpgaq
+
+#ifdef FPGAQ_CHECK_OVERFLOW
+#define FPGAQ_SHADOW(statement) statement
+#define FPGAQ_CHECK(stored, exact, layer, channel) fpgaq::check_fits(stored, exact, layer, channel)
+#else
+#define FPGAQ_SHADOW(statement)
+#define FPGAQ_CHECK(stored, exact, layer, channel)
+#endif
 
 #endif

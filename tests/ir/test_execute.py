@@ -42,6 +42,7 @@ def test_conv_matches_torch(nd, k, stride, dilation, group, pad, depthwise, seed
     b = rng.integers(-100, 100, size=cout)
     conv = node(
         ir.Conv,
+        weight_type=IntType(4, True),
         weight=w,
         bias=b,
         strides=(stride,) * nd,
@@ -68,6 +69,7 @@ def test_conv_pads_with_the_zero_point_code():
     x = np.full((1, 1, 3, 3), 5)
     conv = node(
         ir.Conv,
+        weight_type=IntType(2, True),
         weight=np.ones((1, 1, 3, 3), dtype=np.int64),
         bias=None,
         strides=(1, 1),

@@ -1,0 +1,100 @@
+"""Accumulator widths proven in C-simulation: no overflow at the chosen width on random and adversarial inputs,
+an overflow with one bit less (outer and, where tiled, inner), on every layer kind that accumulates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fpgaq import frontend
+from fpgaq.hls.build import build, build_graph
+from fpgaq.hls.csim import CSim, OverflowDetected
+from fpgaq.hls.folding import fold_limits
+from fpgaq.ir import graph as ir
+from fpgaq.ir.adversarial import adversarial_codes, layer_graph
+from fpgaq.ir.execute import execute
+from fpgaq.ir.hostio import quantize_input
+
+CASES = [  # (model, layer, what it covers)
+    ("mlp_float_bias", "dense0", "Gemm, signed int8 input"),
+    ("mlp_int_bias_per_channel", "dense1", "Gemm, unsigned input, integer bias in the accumulator"),
+    ("token_mlp_pow2", "dense0", "MatMul over tokens"),
+    ("cnn", "conv0", "Conv2d with padding and integer bias"),
+    ("cnn", "conv1", "depthwise Conv2d"),
+    ("cnn", "sumpool0", "average pool (sum before the division)"),
+    ("conv1d_bipolar", "conv0", "Conv1d, bipolar weights, zero-point input"),
+    ("conv1d_bipolar", "conv1", "Conv1d with stride and dilation"),
+]
+
+
+def _tiled_folding(node):
+    if not isinstance(node, ir.DOT_PRODUCT_OPS):
+        return None
+    _, k = fold_limits(node)
+    simd = next(d for d in range(2, k + 1) if k % d == 0)  # the smallest real tile: a multi-stage datapath
+    return {node.name: {"pe": 1, "simd": simd}}
+
+
+@pytest.mark.parametrize(("model", "layer", "what"), CASES, ids=[f"{m}-{n}" for m, n, _ in CASES])
+def test_width_is_safe_and_minimal(exported, tmp_path, model, layer, what):
+    graph = frontend.load(exported(model, False)[0])
+    node = next(n for n in graph.nodes if n.name == layer)
+    single = layer_graph(graph, node)
+    out = graph.tensors[node.output]
+    adversarial = adversarial_codes(graph, node)
+    inp = graph.tensors[node.inputs[0]]
+    rng = np.random.default_rng(0)
+    random = rng.integers(inp.lo, inp.hi + 1, size=(64, *inp.shape))
+    folding = _tiled_folding(node)
+
+    build_graph(single, "pynq-z2", tmp_path / "exact", layer, folding=folding, check_overflow=True)
+    sim = CSim(tmp_path / "exact")
+    result = sim.run_codes(adversarial)
+    sim.run_codes(random)
+    np.testing.assert_array_equal(result, execute(single, adversarial)[node.output])
+    assert result.max() == out.hi and result.min() == out.lo, "the adversarial frames reach both range ends"
+
+    build_graph(
+        single, "pynq-z2", tmp_path / "short", layer, folding=folding, check_overflow=True, acc_delta={layer: (0, -1)}
+    )
+    with pytest.raises(OverflowDetected, match=rf"^accumulator overflow in layer {layer}") as info:
+        CSim(tmp_path / "short").run_codes(adversarial)
+    assert info.value.layer == layer
+
+    if folding is not None:
+        build_graph(
+            single,
+            "pynq-z2",
+            tmp_path / "inner",
+            layer,
+            folding=folding,
+            check_overflow=True,
+            acc_delta={layer: (-1, 0)},
+        )
+        with pytest.raises(OverflowDetected, match=rf"^accumulator overflow in layer {layer}, channel \d+"):
+            CSim(tmp_path / "inner").run_codes(adversarial)
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp_rounding_modes", "conv1d_bipolar"])
+def test_whole_model_never_overflows(exported, tmp_path, name):
+    path, shape = exported(name, False)
+    build(path, "pynq-z2", tmp_path, check_overflow=True)
+    graph = frontend.load(path)
+    sim = CSim(tmp_path)
+    assert sim.instrumented
+    x = np.random.default_rng(1).normal(0, 3.0, size=(128, *shape)).astype(np.float32)
+    first = next(n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS))
+    codes = np.concatenate([quantize_input(graph.input, x), adversarial_codes(graph, first)])
+    np.testing.assert_array_equal(sim.run_codes(codes), execute(graph, codes)[graph.output.tensor])
+
+
+def test_overflow_message_is_pinned(exported, tmp_path):
+    graph = frontend.load(exported("mlp_float_bias", False)[0])
+    node = graph.nodes[0]
+    build_graph(layer_graph(graph, node), "pynq-z2", tmp_path, "m", check_overflow=True, acc_delta={"dense0": (0, -2)})
+    with pytest.raises(
+        OverflowDetected,
+        match=r"^accumulator overflow in layer dense0, channel \d+: the exact value "
+        r"-?\d+ does not fit its declared width \(\d+ overflowing values\)$",
+    ):
+        CSim(tmp_path).run_codes(adversarial_codes(graph, node))
