@@ -22,70 +22,15 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
 
-from brevitas import nn as qnn  # noqa: E402
-from brevitas.export import export_qonnx  # noqa: E402
-from brevitas.quant import (  # noqa: E402
-    Int8ActPerTensorFixedPoint,
-    Int8WeightPerTensorFixedPoint,
-    Int8WeightPerTensorFloat,
-    Int32Bias,
-    Uint8ActPerTensorFixedPoint,
-    Uint8ActPerTensorFloat,
-)
+from bench.models import MODELS, export, trained_model  # noqa: E402
 
-from examples.digits_mlp import digits_split, train  # noqa: E402
-
-
-def mlp(pow2: bool, int_bias: bool) -> torch.nn.Module:
-    wq = Int8WeightPerTensorFixedPoint if pow2 else Int8WeightPerTensorFloat
-    aq = Uint8ActPerTensorFixedPoint if pow2 else Uint8ActPerTensorFloat
-    iq = Int8ActPerTensorFixedPoint if pow2 else Uint8ActPerTensorFloat
-    bias = {"bias_quant": Int32Bias} if int_bias else {}
-    layers = [qnn.QuantIdentity(act_quant=iq, bit_width=8, return_quant_tensor=True)]
-    width = 64
-    for h in (64, 32):
-        layers += [
-            qnn.QuantLinear(width, h, bias=True, weight_quant=wq, weight_bit_width=4, return_quant_tensor=True, **bias),
-            qnn.QuantReLU(act_quant=aq, bit_width=4, return_quant_tensor=True),
-        ]
-        width = h
-    layers.append(qnn.QuantLinear(width, 10, bias=True, weight_quant=wq, weight_bit_width=4, **bias))
-    return torch.nn.Sequential(*layers)
-
-
-class CNN(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.net = torch.nn.Sequential(
-            qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8, return_quant_tensor=True),
-            qnn.QuantConv2d(1, 8, 3, padding=1, weight_bit_width=4, bias=False),
-            torch.nn.BatchNorm2d(8),
-            qnn.QuantReLU(bit_width=4),
-            torch.nn.MaxPool2d(2),
-            qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=4, return_quant_tensor=True),
-            qnn.QuantConv2d(8, 16, 3, padding=1, weight_bit_width=4, bias=False),
-            torch.nn.BatchNorm2d(16),
-            qnn.QuantReLU(bit_width=4, return_quant_tensor=True),
-            torch.nn.Flatten(),
-            qnn.QuantLinear(16 * 16, 10, bias=True, weight_bit_width=4),
-        )
-
-    def forward(self, x):
-        return self.net(x)
-
-
-MODELS = {
-    "mlp float scales, float bias": (lambda: mlp(False, False), (64,)),
-    "mlp pow2 scales, float bias": (lambda: mlp(True, False), (64,)),
-    "mlp float scales, int32 bias": (lambda: mlp(False, True), (64,)),
-    "cnn float scales, batch norm": (CNN, (1, 8, 8)),
-}
+CSIM_MODELS = list(MODELS)[:4]  # the three MLP variants and the CNN
+from examples.digits_mlp import digits_split  # noqa: E402
 
 
 def reference(path, x):
@@ -173,15 +118,15 @@ def main():
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fpgaq-bench-"))
     os.environ["FPGAQ_CACHE"] = str(tmp / "cache")  # cold compiles, like hls4ml's
-    x_tr, x_te, y_tr, _ = digits_split()
+    _, x_te, _, _ = digits_split()
     rows = []
-    for name, (factory, shape) in MODELS.items():
-        torch.manual_seed(0)
-        model = train(factory(), x_tr.reshape(-1, *shape), y_tr, epochs=15)
+    for name in CSIM_MODELS:
+        shape = MODELS[name][1]
+        model = trained_model(name)
         x = x_te.reshape(-1, *shape).astype(np.float32)
         x_big = np.ascontiguousarray(np.resize(x, (args.samples, *shape)))
         path = tmp / f"{len(rows)}.onnx"
-        export_qonnx(model, torch.from_numpy(x[:1]), str(path), dynamo=False)
+        export(model, shape, path)
         ref = reference(path, x)
         ours = run_fpgaq(path, x, ref, x_big, tmp / f"fpgaq{len(rows)}")
         peer = run_hls4ml(path, x, ref, x_big, tmp / f"hls4ml{len(rows)}")
