@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
 
 from bench.models import MODELS, export, trained_model  # noqa: E402
+from bench.report import write_section  # noqa: E402
 
 CSIM_MODELS = list(MODELS)[:4]  # the three MLP variants and the CNN
 from examples.digits_mlp import digits_split  # noqa: E402
@@ -166,16 +167,7 @@ def write_table(rows, args, out: Path):
             "",
         ]
     )
-    text = out.read_text() if out.exists() else "# Benchmarks\n\n"
-    marker = "## C-simulation: fpgaq vs hls4ml"
-    if marker in text:
-        head, _, rest = text.partition(marker)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    write_section(out, "## C-simulation: fpgaq vs hls4ml", section)
     print(section)
 
 

@@ -32,6 +32,7 @@ def layer_rows(graph: ir.Graph) -> list[dict]:
                 weight_bits=node.weight_type.bits,
                 weight_bits_stored=stored.bits,
                 weights=int(w.size),
+                dot_length=int(w[0].size),
                 acc_bits=out.dtype.bits,
                 acc_signed=out.dtype.signed,
                 acc_range=[out.lo, out.hi],
