@@ -101,3 +101,42 @@ def test_bad_arguments():
         accumulator_range(np.ones((2, 2), dtype=int), 2, 1)
     with pytest.raises(ValueError, match="tile must be a positive integer, not 0"):
         accumulator_range(np.ones((2, 2), dtype=int), 0, 1, tile=0)
+
+
+@given(st.integers(0, 5000), st.integers(1, 10), st.booleans())
+def test_l1_bound_bits_is_the_least_safe_width(l1, n, signed):
+    from fpgaq.bounds import l1_bound_bits
+
+    p = l1_bound_bits(l1, n, signed)
+    assert l1 <= l1_bound(p, n, signed)
+    if p > 2:
+        assert l1 > l1_bound(p - 1, n, signed)
+
+
+@given(st.integers(0, 5000), st.integers(1, 10))
+def test_a2q_plus_bits_is_the_least_width(l1, n):
+    from fpgaq.bounds import a2q_plus_bits
+
+    p = a2q_plus_bits(l1, n)
+    assert l1 * (2**n - 1) <= 2**p - 2
+    if p > 1:
+        assert l1 * (2**n - 1) > 2 ** (p - 1) - 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_layers, st.integers(1, 3), st.booleans())
+def test_prefix_range_brute_force(layer, tile, with_bias):
+    """Every value the running (tile by tile) accumulator takes, by brute force over all inputs."""
+    from fpgaq.bounds import prefix_range
+
+    oc, k, bits, (mu, nu), seed = layer
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(oc, k))
+    bias = rng.integers(-50, 50, size=oc) if with_bias else np.zeros(oc, dtype=int)
+    values = np.array(list(itertools.product(range(mu, nu + 1), repeat=k)), dtype=np.int64)
+    seen_lo, seen_hi = list(bias), list(bias)
+    for end in range(tile, k + tile, tile):
+        partial = values[:, : min(end, k)] @ w[:, : min(end, k)].T + bias
+        seen_lo = np.minimum(seen_lo, partial.min(axis=0)).tolist()
+        seen_hi = np.maximum(seen_hi, partial.max(axis=0)).tolist()
+    assert prefix_range(w, mu, nu, bias, tile) == (seen_lo, seen_hi)

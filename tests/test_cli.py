@@ -31,6 +31,7 @@ def test_inspect_prints_layers_and_totals(exported, dynamo):
     for expected in ("conv0", "Conv", "threshold0", "maxpool0", "add0", "sumpool0", "concat0", "dense0", "acc bits"):
         assert expected in result.output
     assert "totals: " in result.output and "dot products" in result.output
+    assert "data-type bound" in result.output and "A2Q l1" in result.output and "saved" in result.output
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path):
@@ -71,10 +72,12 @@ def test_build_and_csim_from_the_command_line(exported, tmp_path):
             str(folding),
             "--clock-ns",
             "5",
+            "--check-overflow",
         ],
     )
     assert result.exit_code == 0, result.output
     assert "dense0" in result.output and "report.json" in result.output
+    assert "instrumented for overflow" in result.output and "by the data-type bound" in result.output
     x = np.random.default_rng(3).normal(size=(64, *shape)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     result = CliRunner().invoke(

@@ -125,6 +125,11 @@ def test_report_json(built):
         assert {"name", "op", "input_shape", "output_shape", "input_bits", "output_bits"} <= set(row)
         if row["op"] in ("Conv", "Dense"):
             assert {"acc_bits", "pe", "simd", "weight_bits"} <= set(row)
+            assert {"acc_bits_exact", "acc_bits_l1", "acc_bits_datatype", "acc_bits_a2q_plus"} <= set(row)
+            assert row["acc_bits"] == row["acc_bits_exact"] <= row["acc_bits_datatype"]
+            if row["simd"] < row["dot_length"]:  # multi-stage: inner tile sum, outer running sum
+                assert row["acc_bits_inner"] <= row["acc_bits_outer"] == row["acc_bits"]
+    assert on_disk["kernels"][0] == "conv0" and on_disk["check_overflow"] is False
     assert "_compile" not in on_disk
 
 
