@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
 from fpgaq import __version__
 from fpgaq.errors import FpgaqError
@@ -49,23 +48,9 @@ def main(debug: bool) -> None:
 def boards() -> None:
     """List the supported boards with part, clock and resources."""
     from fpgaq.boards import all_boards
+    from fpgaq.report.tables import boards_table
 
-    table = Table(title="boards")
-    for col in ("board", "part", "processing system", "clock MHz", "LUT", "FF", "BRAM18", "DSP", "URAM"):
-        table.add_column(col, justify="right" if col[0].isupper() or col == "clock MHz" else "left")
-    for b in all_boards():
-        table.add_row(
-            b.name,
-            b.part,
-            b.shell,
-            f"{b.clock_mhz:g}",
-            f"{b.lut:,}",
-            f"{b.ff:,}",
-            f"{b.bram18:,}",
-            f"{b.dsp:,}",
-            f"{b.uram:,}",
-        )
-    _console().print(table)
+    _console().print(boards_table(all_boards()))
 
 
 @main.command()
@@ -75,50 +60,16 @@ def inspect(model: str) -> None:
     """Lower MODEL (a QONNX file) and print its integer layers with their exact accumulator widths."""
     from fpgaq.frontend import load
     from fpgaq.report.layers import layer_rows, totals
+    from fpgaq.report.tables import INSPECT, accumulator_summary, layer_table
 
     graph = load(model)
     rows = layer_rows(graph)
-    table = Table(title=f"{model}: {len(rows)} layers")
-    columns = (
-        "layer",
-        "op",
-        "input",
-        "output",
-        "in type",
-        "weight",
-        "out type",
-        "acc bits",
-        "acc range",
-        "data-type bound",
-        "A2Q l1",
-        "saved",
-    )
-    for col in columns:
-        table.add_column(col)
-    for r in rows:
-        dot = "acc_bits" in r
-        table.add_row(
-            r["name"],
-            r["op"],
-            "x".join(map(str, r["input_shape"])),
-            "x".join(map(str, r["output_shape"])),
-            r["input_type"],
-            r.get("weight_type", "-"),
-            r["output_type"],
-            str(r.get("acc_bits", "-")),
-            f"[{r['acc_range'][0]}, {r['acc_range'][1]}]" if dot else "-",
-            str(r.get("acc_bits_datatype", "-")),
-            str(r.get("acc_bits_l1", "-")),
-            str(r["acc_bits_datatype"] - r["acc_bits"]) if dot else "-",
-        )
     console = _console()
-    console.print(table)
+    console.print(layer_table(rows, f"{model}: {len(rows)} layers", INSPECT))
     t = totals(rows)
     console.print(
         f"totals: {t['layers']} layers, {t['dot_product_layers']} dot products, {t['weights']:,} weights "
-        f"({t['weight_memory_bits']:,} bits); accumulator bits {t['accumulator_bits']} exact vs "
-        f"{t['accumulator_bits_datatype']} by the data-type bound (saved "
-        f"{t['accumulator_bits_datatype'] - t['accumulator_bits']}) and {t['accumulator_bits_l1']} by the A2Q l1 bound"
+        f"({t['weight_memory_bits']:,} bits); {accumulator_summary(t)}"
     )
     console.print(
         f"input: {graph.input.kind} {graph.tensors[graph.input.tensor].dtype} "
@@ -146,58 +97,18 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow) 
     """Generate the HLS project for MODEL, compile its C-simulation and write report.json."""
     from fpgaq.hls.build import build as run_build
     from fpgaq.hls.folding import read_folding_file
+    from fpgaq.report.tables import BUILD, accumulator_summary, layer_table
 
     folding = read_folding_file(folding_file) if folding_file else None
     report = run_build(
         model, board, out_dir, clock_ns=clock_ns, folding=folding, force=force, check_overflow=check_overflow
     )
-    table = Table(
-        title=f"{report['model']} for {report['board']['name']} ({report['board']['part']}, "
-        f"{report['board']['clock_ns']:g} ns)"
-    )
-    for col in (
-        "layer",
-        "op",
-        "input",
-        "output",
-        "in",
-        "weight",
-        "out",
-        "acc bits",
-        "inner/outer",
-        "bound",
-        "saved",
-        "PE",
-        "SIMD",
-    ):
-        table.add_column(col)
-    for r in report["layers"]:
-        fused = f" + {r['fused_threshold']}" if "fused_threshold" in r else ""
-        dot = "acc_bits" in r
-        stages = f"{r['acc_bits_inner']}/{r['acc_bits_outer']}" if "acc_bits_inner" in r else "-"
-        table.add_row(
-            r["name"] + fused,
-            r["op"],
-            "x".join(map(str, r["input_shape"])),
-            "x".join(map(str, r["output_shape"])),
-            r["input_type"],
-            r.get("weight_type", "-"),
-            r["output_type"],
-            str(r.get("acc_bits", "-")),
-            stages,
-            str(r.get("acc_bits_datatype", "-")),
-            str(r["acc_bits_datatype"] - r["acc_bits"]) if dot else "-",
-            str(r.get("pe", "-")),
-            str(r.get("simd", "-")),
-        )
+    board = report["board"]
+    title = f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)"
     console = _console()
-    console.print(table)
-    t = report["totals"]
-    console.print(
-        f"accumulator bits: {t['accumulator_bits']} used, {t['accumulator_bits_datatype']} by the "
-        f"data-type bound (saved {t['accumulator_bits_datatype'] - t['accumulator_bits']})"
-        + ("; C-simulation instrumented for overflow" if report["check_overflow"] else "")
-    )
+    console.print(layer_table(report["layers"], title, BUILD))
+    checked = "; C-simulation instrumented for overflow" if report["check_overflow"] else ""
+    console.print(accumulator_summary(report["totals"]) + checked)
     cached = " (cached)" if report["_compile"]["cached"] else ""
     console.print(f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json")
 

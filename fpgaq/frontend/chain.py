@@ -64,7 +64,7 @@ class Affine:
     def rebuild(self, arrays):
         return Affine(*arrays)
 
-    def eval(self, x, i):
+    def value(self, x, i):
         return _at(self.a, i) * x + _at(self.b, i)
 
     def pre(self, cond, i):
@@ -91,7 +91,7 @@ class Clamp:
     def rebuild(self, arrays):
         return Clamp(*arrays)
 
-    def eval(self, x, i):
+    def value(self, x, i):
         lo, hi = _at(self.lo, i), _at(self.hi, i)
         if lo is not None and x < lo:
             x = lo
@@ -131,7 +131,7 @@ class Round:
     def rebuild(self, arrays):
         return self
 
-    def eval(self, x, i):
+    def value(self, x, i):
         return Fraction(self.mode.apply(x))
 
     def pre(self, cond, i):
@@ -157,7 +157,7 @@ class Sign01:
     def rebuild(self, arrays):
         return self
 
-    def eval(self, x, i):
+    def value(self, x, i):
         return Fraction(1 if x >= 0 else 0)
 
     def pre(self, cond, i):
@@ -225,7 +225,7 @@ class Chain:
         """Exact value of the chain at one element (index into param_shape())."""
         y = Fraction(x)
         for step, i in self.scalar_steps(index):
-            y = step.eval(y, i)
+            y = step.value(y, i)
         return y
 
 

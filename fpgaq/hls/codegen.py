@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from fpgaq import __version__
 from fpgaq.boards import Board
-from fpgaq.hls.plan import Plan
+from fpgaq.hls.plan_data import Plan
 from fpgaq.resources import data_dir
 
 TEMPLATES = {

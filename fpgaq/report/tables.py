@@ -1,0 +1,98 @@
+"""Rich tables of layer rows for `fpgaq inspect` and the `fpgaq build` summary."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def _shape(key):
+    return lambda r: "x".join(map(str, r[key]))
+
+
+def _dot(fn):
+    return lambda r: fn(r) if "acc_bits" in r else "-"
+
+
+COLUMNS = {
+    "layer": lambda r: r["name"] + (f" + {r['fused_threshold']}" if "fused_threshold" in r else ""),
+    "op": lambda r: r["op"],
+    "input": _shape("input_shape"),
+    "output": _shape("output_shape"),
+    "in type": lambda r: r["input_type"],
+    "weight": lambda r: r.get("weight_type", "-"),
+    "out type": lambda r: r["output_type"],
+    "acc bits": _dot(lambda r: str(r["acc_bits"])),
+    "acc range": _dot(lambda r: f"[{r['acc_range'][0]}, {r['acc_range'][1]}]"),
+    "inner/outer": lambda r: f"{r['acc_bits_inner']}/{r['acc_bits_outer']}" if "acc_bits_inner" in r else "-",
+    "data-type bound": _dot(lambda r: str(r["acc_bits_datatype"])),
+    "A2Q l1": _dot(lambda r: str(r["acc_bits_l1"])),
+    "saved": _dot(lambda r: str(r["acc_bits_datatype"] - r["acc_bits"])),
+    "PE": lambda r: str(r.get("pe", "-")),
+    "SIMD": lambda r: str(r.get("simd", "-")),
+}
+INSPECT = (
+    "layer",
+    "op",
+    "input",
+    "output",
+    "in type",
+    "weight",
+    "out type",
+    "acc bits",
+    "acc range",
+    "data-type bound",
+    "A2Q l1",
+    "saved",
+)
+BUILD = (
+    "layer",
+    "op",
+    "input",
+    "output",
+    "in type",
+    "weight",
+    "out type",
+    "acc bits",
+    "inner/outer",
+    "data-type bound",
+    "saved",
+    "PE",
+    "SIMD",
+)
+
+
+def layer_table(rows: list[dict], title: str, columns=INSPECT) -> Table:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(COLUMNS[col](row) for col in columns))
+    return table
+
+
+def accumulator_summary(totals: dict) -> str:
+    used, bound = totals["accumulator_bits"], totals["accumulator_bits_datatype"]
+    return (
+        f"accumulator bits: {used} exact, {bound} by the data-type bound (saved {bound - used}), "
+        f"{totals['accumulator_bits_l1']} by the A2Q l1 bound"
+    )
+
+
+def boards_table(boards) -> Table:
+    table = Table(title="boards")
+    numeric = ("clock MHz", "LUT", "FF", "BRAM18", "DSP", "URAM")
+    for col in ("board", "part", "processing system") + numeric:
+        table.add_column(col, justify="right" if col in numeric else "left")
+    for b in boards:
+        table.add_row(
+            b.name,
+            b.part,
+            b.shell,
+            f"{b.clock_mhz:g}",
+            f"{b.lut:,}",
+            f"{b.ff:,}",
+            f"{b.bram18:,}",
+            f"{b.dsp:,}",
+            f"{b.uram:,}",
+        )
+    return table
