@@ -174,6 +174,21 @@ class TokenMLP(torch.nn.Module):
         return self.fc2(torch.flatten(y, 1))
 
 
+class GapTrunc(torch.nn.Module):
+    """Global average pooling through Brevitas' TruncAdaptiveAvgPool2d (GlobalAveragePool/ReduceMean + Trunc)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        self.conv = qnn.QuantConv2d(3, 4, 3, weight_bit_width=4, return_quant_tensor=False)
+        self.relu = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.gap = qnn.TruncAdaptiveAvgPool2d(output_size=1, bit_width=4, return_quant_tensor=True)
+        self.fc = qnn.QuantLinear(4, 3, bias=True, weight_bit_width=4)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.gap(self.relu(self.conv(self.inp(x)))), 1))
+
+
 BUILDERS = {
     "mlp_float_bias": (lambda: MLP(), (16,)),
     "mlp_int_bias_per_channel": (lambda: MLP(int_bias=True, per_channel=True), (16,)),
@@ -181,6 +196,7 @@ BUILDERS = {
     "cnn": (CNN, (3, 8, 8)),
     "conv1d_bipolar": (Conv1dBipolar, (2, 12)),
     "token_mlp_pow2": (TokenMLP, (8, 4)),
+    "gap_trunc": (GapTrunc, (3, 6, 6)),
 }
 
 
