@@ -149,5 +149,45 @@ def csim(build_dir, input_file, output_file) -> None:
     click.echo(f"{len(y)} samples -> {output_file} (float32, shape {tuple(y.shape)})")
 
 
+@main.command()
+@click.argument("factory")
+@click.option("--data", required=True, help="'digits' or FILE.npz (x_train, optional y_train, x_test, y_test).")
+@click.option("--method", type=click.Choice(["rtn", "gpfq", "optq"]), default="gpfq", show_default=True)
+@click.option("--weight-bits", type=int, default=4, show_default=True)
+@click.option("--act-bits", type=int, default=4, show_default=True)
+@click.option("--input-bits", type=int, default=8, show_default=True)
+@click.option("--accumulator-bits", type=int, default=None, help="AXE: every accumulator fits this many bits.")
+@click.option("--tile", type=int, default=None, help="AXE tile size (multi-stage accumulation).")
+@click.option("--bias-correction", is_flag=True, help="Bias compensation after quantization.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="QONNX file to write.")
+@_user_errors
+def quantize(
+    factory, data, method, weight_bits, act_bits, input_bits, accumulator_bits, tile, bias_correction, out
+) -> None:
+    """Quantize the float model that FACTORY (SCRIPT.py:FUNCTION) returns and export it to QONNX."""
+    from fpgaq.quant.command import quantize_command
+
+    summary = quantize_command(
+        factory,
+        data,
+        out,
+        method=method,
+        weight_bits=weight_bits,
+        act_bits=act_bits,
+        input_bits=input_bits,
+        accumulator_bits=accumulator_bits,
+        tile=tile,
+        bias_correction=bias_correction,
+    )
+    if "float_accuracy" in summary:
+        click.echo(f"accuracy: float {summary['float_accuracy']:.4f}, quantized {summary['quantized_accuracy']:.4f}")
+    if summary["widths"] is not None:
+        click.echo(
+            f"accumulator bits per layer (verified <= {accumulator_bits}): {summary['widths']}; scales: "
+            f"{summary['chosen']}" + (f" gamma {summary['gamma']:g}" if summary["gamma"] else "")
+        )
+    click.echo(f"wrote {out}")
+
+
 if __name__ == "__main__":
     main()

@@ -90,3 +90,46 @@ def test_build_and_csim_from_the_command_line(exported, tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip() == "error: input must be float32, not float64"
     unknown = fpgaq("build", path, "--board", "pynq-z3", "--out", str(tmp_path / "c"))
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown board 'pynq-z3'; known: ")
+
+
+def test_quantize_command(tmp_path):
+    import numpy as np
+
+    script = tmp_path / "factory.py"
+    script.write_text(
+        "import torch\n"
+        "def model():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))\n"
+    )
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "d.npz",
+        x_train=rng.random((64, 6), dtype=np.float32),
+        x_test=rng.random((32, 6), dtype=np.float32),
+        y_test=rng.integers(0, 3, 32),
+    )
+    out = tmp_path / "q.onnx"
+    result = CliRunner().invoke(
+        main,
+        [
+            "quantize",
+            f"{script}:model",
+            "--data",
+            str(tmp_path / "d.npz"),
+            "--method",
+            "optq",
+            "--accumulator-bits",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "accuracy: float" in result.output and "verified <= 10" in result.output and out.is_file()
+    bad = fpgaq("quantize", f"{script}:nothing", "--data", str(tmp_path / "d.npz"), "--out", str(out))
+    assert bad.returncode == 2 and bad.stderr.strip() == f"error: {str(script)!r} has no function 'nothing'"
+    bad = fpgaq("quantize", "model.py", "--data", "digits", "--out", str(out))
+    assert (
+        bad.returncode == 2 and bad.stderr.strip() == "error: model factory must be SCRIPT.py:FUNCTION, not 'model.py'"
+    )
