@@ -1,7 +1,8 @@
 """Brevitas-side quantization recipes (shared/ALGORITHMS.md sections 2-5) and the QONNX export fpgaq builds.
 
 Available: ptq (RTN/GPFQ/OPTQ with AXE and budget-aware scales), export, bias_compensation, QuantTuneLoss,
-quanttune. The MaQD modules, the `fpgaq quantize` command and the reproduction benchmark are not written yet.
+quanttune, and the MaQD building blocks in fpgaq.quant.maqd (LayerBatchNorm1d/2d, round-clip quantizers
+with a surrogate gradient, standardized weights).
 """
 
 from fpgaq.quant.axe import PTQError, ptq
