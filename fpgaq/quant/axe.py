@@ -271,7 +271,7 @@ def ptq(
         if accumulator_bits is not None and gamma is not None:
             raise_scales_to_budget(qmodel, calib, accumulator_bits, tile, gamma)
         if method == "rtn":
-            if accumulator_bits is not None:
+            if accumulator_bits is not None and not brevitas_input:  # a given model's quantizers stay as they are
                 fit_rtn_scales(qmodel, calib, accumulator_bits, tile)
             return qmodel
         return run_gpxq(qmodel, calib, method, accumulator_bits, tile)

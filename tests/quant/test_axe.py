@@ -102,3 +102,22 @@ def test_arguments_are_checked():
         ptq(model, torch.rand(8, 4), weight_bits=1)
     with pytest.raises(PTQError, match=r"^tile must be a positive integer, not 0$"):
         ptq(model, torch.rand(8, 4), accumulator_bits=12, tile=0)
+
+
+def test_a_brevitas_model_goes_through_as_given(digits, tmp_path):
+    from brevitas import nn as qnn
+    from brevitas.quant import Uint8ActPerTensorFloat
+
+    from fpgaq.quant.axe import quantize_float_model
+
+    model, x_tr, x_te, y_te = digits
+    brevitas_model = quantize_float_model(model, x_tr[:256], 4, 4, 8)
+    assert any(isinstance(m, qnn.QuantLinear) for m in brevitas_model.modules())
+    q = ptq(brevitas_model, [x_tr[:256], x_tr[256:512]], method="gpfq", accumulator_bits=15)
+    assert max(q.fpgaq_ptq["widths"]) <= 15 and accuracy(q, x_te, y_te) > 0.85
+    stats_scaled = torch.nn.Sequential(
+        qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8, return_quant_tensor=True),
+        qnn.QuantLinear(64, 10, bias=False, weight_bit_width=4),
+    )
+    with pytest.raises(PTQError, match=r"^layer dense0 needs \d+ accumulator bits, more than the 6 requested"):
+        ptq(stats_scaled, x_tr[:64], method="rtn", accumulator_bits=6)

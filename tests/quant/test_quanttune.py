@@ -50,3 +50,22 @@ def test_quanttune_runs_and_keeps_the_model_usable():
     tuned = quanttune(model, data, labels, epochs=2, lam=0.1)
     assert not tuned.training and tuned(data).shape == (128, 3)
     assert all(not m._forward_pre_hooks for m in tuned.modules())  # hooks removed
+
+
+def test_quanttuned_model_quantizes_and_builds_exactly(tmp_path):
+    import numpy as np
+
+    from fpgaq import frontend
+    from fpgaq.hls.build import build
+    from fpgaq.hls.csim import CSim
+    from fpgaq.ir.execute import run
+    from fpgaq.quant import export, ptq
+
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    data, labels = torch.rand(128, 8), torch.randint(0, 3, (128,))
+    q = ptq(quanttune(model, data, labels, epochs=2, lam=0.1), data, method="rtn", weight_bits=6, act_bits=6)
+    path = export(q, data[:2], tmp_path / "qt.onnx")
+    build(path, "pynq-z2", tmp_path / "b")
+    x = data[:32].numpy()
+    np.testing.assert_array_equal(CSim(tmp_path / "b").run(x), run(frontend.load(path), x))
