@@ -15,9 +15,9 @@ from onnx import helper
 
 from fpgaq.bounds import prefix_range
 from fpgaq.errors import ModelError, UnsupportedOpError
-from fpgaq.frontend.chain import Affine, Chain
 from fpgaq.frontend.consts import QuantConst
 from fpgaq.ir import graph as ir
+from fpgaq.ir.chain import Affine, Chain
 from fpgaq.ir.types import IntType
 
 

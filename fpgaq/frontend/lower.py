@@ -1,7 +1,7 @@
 """Lower a cleaned QONNX graph to the integer IR.
 
 The walk visits the ONNX nodes in order and keeps, for every float tensor of the graph, either a constant or
-a `State`: an IR integer tensor plus the exact monotone chain (fpgaq.frontend.chain) that maps its codes to the
+a `State`: an IR integer tensor plus the exact monotone chain (fpgaq.ir.chain) that maps its codes to the
 float values of the QONNX reference. Dot products, pooling, adds and shape ops create IR nodes on the integer
 tensors; float ops on activations (bias, batch norm, Mul/Add by constants, Relu, Clip) only extend the chain;
 a Quant, BipolarQuant or Trunc on an activation turns the chain into a Threshold node.

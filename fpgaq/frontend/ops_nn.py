@@ -7,11 +7,11 @@ from fractions import Fraction
 import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
-from fpgaq.frontend.chain import Affine, Chain, Clamp, compress, frac_array, none_array
 from fpgaq.frontend.consts import exact_sqrt
 from fpgaq.frontend.context import Lowering, State, frac, input_affine
 from fpgaq.frontend.ops_quant import sample_param
 from fpgaq.ir import graph as ir
+from fpgaq.ir.chain import Affine, Chain, Clamp, compress, frac_array, none_array
 from fpgaq.ir.types import IntType
 
 

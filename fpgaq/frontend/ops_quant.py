@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
-from fpgaq.frontend.chain import Affine, Chain, Clamp, Round, Sign01, frac_array, threshold_levels
 from fpgaq.frontend.consts import bipolar_const, quantize_const
 from fpgaq.frontend.context import Lowering, State
 from fpgaq.ir import graph as ir
+from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, frac_array, threshold_levels
 from fpgaq.ir.types import IntType, Rounding, quant_int_range
 
 MAX_ACTIVATION_BITS = 16

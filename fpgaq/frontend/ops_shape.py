@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
-from fpgaq.frontend.chain import Chain, compress
 from fpgaq.frontend.context import Lowering, State
 from fpgaq.ir import graph as ir
+from fpgaq.ir.chain import Chain, compress
 from fpgaq.ir.types import IntType
 
 

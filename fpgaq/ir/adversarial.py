@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fpgaq.frontend.chain import Chain
 from fpgaq.ir import graph as ir
+from fpgaq.ir.chain import Chain
 from fpgaq.ir.types import Rounding
 
 

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from fpgaq.frontend.chain import Chain
+from fpgaq.ir.chain import Chain
 from fpgaq.ir.types import IntType, Rounding
 
 

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fpgaq.frontend.chain import Affine, Chain, Clamp
+from fpgaq.ir.chain import Affine, Chain, Clamp
 from fpgaq.ir.graph import InputSpec, OutputSpec
 from fpgaq.ir.types import Rounding
 

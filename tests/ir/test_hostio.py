@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fpgaq.frontend.chain import Chain
+from fpgaq.ir.chain import Chain
 from fpgaq.ir.graph import InputSpec, OutputSpec
 from fpgaq.ir.hostio import dequantize_output, quantize_input
 from fpgaq.ir.types import Rounding, quant_int_range

@@ -1,7 +1,7 @@
 """Exact monotone per-channel value chains and the integer thresholds they induce.
 
-Between two hardware layers the frontend tracks every float tensor of the QONNX graph as an integer
-tensor of the IR followed by a chain of monotone scalar maps (affine, clamp, rounding, sign), whose
+Between two hardware layers the frontend (fpgaq.frontend) tracks every float tensor of the QONNX graph as an
+integer tensor of the IR followed by a chain of monotone scalar maps (affine, clamp, rounding, sign), whose
 parameters are exact rationals (`fractions.Fraction` of the float32 constants in the file) stored as numpy
 object arrays broadcastable to the tensor's per-sample shape. A Quant op ends a chain with rounding and a
 clip; because every map is monotone, the resulting integer code is a count of crossed thresholds on the

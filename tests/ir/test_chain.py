@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fpgaq.frontend.chain import Affine, Chain, Clamp, Round, Sign01, frac_array, none_array, threshold_levels
+from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, frac_array, none_array, threshold_levels
 from fpgaq.ir.types import Rounding, quant_int_range
 
 f32 = st.floats(min_value=-4.0, max_value=4.0, allow_nan=False, width=32)
