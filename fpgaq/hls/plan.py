@@ -150,18 +150,19 @@ class Planner:
         spatial = any(isinstance(n, SPATIAL) and n.inputs[0] == t_in.name for n in g.nodes)
         order = layout.channels_last(t_in.shape) if spatial and len(t_in.shape) >= 2 else layout.identity(t_in.shape)
         self.plan.input = boundary(t_in, order)
-        s = self.stream(ctype(t_in.dtype), 1, self.numel(t_in.name))
         b = self.plan.input
+        s = self.stream(ctype(t_in.dtype), b.pack, self.numel(t_in.name))
         self.call("unpack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], ["in", s], "input")
-        self.publish(t_in.name, Port(s, 1, order, b.ctype))
+        self.publish(t_in.name, Port(s, b.pack, order, b.ctype))
         fused_nodes = {id(th) for th, _ in self.fused_thresholds.values()}
         for node in g.nodes:
             if id(node) not in fused_nodes:
                 getattr(self, f"plan_{node.op.lower()}")(node)
         t_out = g.tensors[g.output.tensor]
-        port = self.take(t_out.name, 1)
+        port = self.take(t_out.name)
         self.plan.output = boundary(t_out, port.order)
         b = self.plan.output
+        port = self.convert(port, b.pack, b.num, t_out.name)
         self.call("pack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], [port.stream, "out"], "output")
         self.plan.fused = {k: v[0].name for k, v in self.fused_thresholds.items()}
         return self.plan

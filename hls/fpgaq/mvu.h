@@ -24,46 +24,46 @@ void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
     const int NF = OCG / PE;
     TI buf[G * SF][SIMD];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 2
-    for (int v = 0; v < NV; v++) {
-        for (int g = 0; g < G; g++) {
-            for (int nf = 0; nf < NF; nf++) {
-                TA acc[PE];
+    TA acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-                FPGAQ_SHADOW(long long acc_exact[PE];)
-                for (int sf = 0; sf < SF; sf++) {
+    FPGAQ_SHADOW(long long acc_exact[PE];)
+    // One flattened loop over (v, g, nf, sf): one fold per cycle, NV * G * NF * SF cycles per frame.
+    int sf = 0, nf = 0, g = 0;
+    for (int i = 0; i < NV * G * NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
-                    if (nf == 0) {
-                        Vec<TI, SIMD> word = in.read();
-                        for (int s = 0; s < SIMD; s++) {
+        if (nf == 0) {
+            Vec<TI, SIMD> word = in.read();
+            for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                            buf[g * SF + sf][s] = word.v[s];
-                        }
-                    }
-                    const int fold = (g * NF + nf) * SF + sf;
-                    for (int p = 0; p < PE; p++) {
+                buf[g * SF + sf][s] = word.v[s];
+            }
+        }
+        const int fold = (g * NF + nf) * SF + sf;
+        Vec<TO, PE> result;
+        for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-                        const int channel = (g * NF + nf) * PE + p;
-                        TS tile = 0;
-                        FPGAQ_SHADOW(long long tile_exact = 0;)
-                        for (int s = 0; s < SIMD; s++) {
+            const int channel = (g * NF + nf) * PE + p;
+            TS tile = 0;
+            FPGAQ_SHADOW(long long tile_exact = 0;)
+            for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                            tile += w[p][fold][s] * buf[g * SF + sf][s];
-                            FPGAQ_SHADOW(tile_exact += (long long)w[p][fold][s] * (long long)buf[g * SF + sf][s];)
-                            FPGAQ_CHECK(tile, tile_exact, ID, channel);
-                        }
-                        TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
-                        sum += tile;
-                        FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[channel] : acc_exact[p]) + tile_exact;)
-                        FPGAQ_CHECK(sum, acc_exact[p], ID, channel);
-                        acc[p] = sum;
-                    }
-                }
-                Vec<TO, PE> result;
-                for (int p = 0; p < PE; p++) {
-#pragma HLS UNROLL
-                    result.v[p] = act.template apply<TO>(acc[p], (g * NF + nf) * PE + p);
-                }
-                out.write(result);
+                tile += w[p][fold][s] * buf[g * SF + sf][s];
+                FPGAQ_SHADOW(tile_exact += (long long)w[p][fold][s] * (long long)buf[g * SF + sf][s];)
+                FPGAQ_CHECK(tile, tile_exact, ID, channel);
+            }
+            TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
+            sum += tile;
+            FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[channel] : acc_exact[p]) + tile_exact;)
+            FPGAQ_CHECK(sum, acc_exact[p], ID, channel);
+            acc[p] = sum;
+            if (sf == SF - 1) result.v[p] = act.template apply<TO>(sum, channel);
+        }
+        if (sf == SF - 1) out.write(result);
+        if (++sf == SF) {
+            sf = 0;
+            if (++nf == NF) {
+                nf = 0;
+                if (++g == G) g = 0;
             }
         }
     }

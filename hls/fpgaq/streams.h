@@ -6,19 +6,27 @@
 
 namespace fpgaq {
 
-// Width conversion: NUM elements from words of IN_W to words of OUT_W elements, order preserved.
+// Width conversion: NUM elements from words of IN_W to words of OUT_W elements, order preserved. STEP =
+// gcd(IN_W, OUT_W) elements move per cycle: NUM / STEP cycles (max(NUM / IN_W, NUM / OUT_W) when one width
+// divides the other).
 template <int NUM, int IN_W, int OUT_W, typename TI, typename TO>
 void dwc(hls::stream<Vec<TI, IN_W> >& in, hls::stream<Vec<TO, OUT_W> >& out) {
+    const int STEP = gcd(IN_W, OUT_W);
     Vec<TI, IN_W> word;
     Vec<TO, OUT_W> result;
     int taken = IN_W, filled = 0;
-    for (int i = 0; i < NUM; i++) {
+    for (int i = 0; i < NUM / STEP; i++) {
 #pragma HLS PIPELINE II = 1
         if (taken == IN_W) {
             word = in.read();
             taken = 0;
         }
-        result.v[filled++] = TO(word.v[taken++]);
+        for (int e = 0; e < STEP; e++) {
+#pragma HLS UNROLL
+            result.v[filled + e] = TO(word.v[taken + e]);
+        }
+        taken += STEP;
+        filled += STEP;
         if (filled == OUT_W) {
             out.write(result);
             filled = 0;
@@ -56,29 +64,32 @@ void reorder(hls::stream<Vec<T, 1> >& in, hls::stream<Vec<T, 1> >& out, const in
     }
 }
 
-// AXI-Stream words of PACK elements of BITS = T::width bits each (element 0 in the low bits) <-> code streams.
+// AXI-Stream words of PACK elements of BITS = T::width bits each (element 0 in the low bits) <-> code streams of
+// PACK elements per word: one AXI-Stream word per cycle, NUM / PACK cycles per frame.
 template <int NUM, int PACK, int BITS, int WORD, typename T>
-void unpack_axis(hls::stream<ap_uint<WORD> >& in, hls::stream<Vec<T, 1> >& out) {
+void unpack_axis(hls::stream<ap_uint<WORD> >& in, hls::stream<Vec<T, PACK> >& out) {
     for (int i = 0; i < NUM / PACK; i++) {
-        ap_uint<WORD> word = in.read();
-        for (int e = 0; e < PACK; e++) {
 #pragma HLS PIPELINE II = 1
+        ap_uint<WORD> word = in.read();
+        Vec<T, PACK> elements;
+        for (int e = 0; e < PACK; e++) {
+#pragma HLS UNROLL
             ap_uint<BITS> raw = word.range(e * BITS + BITS - 1, e * BITS);
-            Vec<T, 1> element;
-            element.v[0] = T(raw);  // same width: the bit pattern is kept (two's complement for ap_int)
-            out.write(element);
+            elements.v[e] = T(raw);  // same width: the bit pattern is kept (two's complement for ap_int)
         }
+        out.write(elements);
     }
 }
 
 template <int NUM, int PACK, int BITS, int WORD, typename T>
-void pack_axis(hls::stream<Vec<T, 1> >& in, hls::stream<ap_uint<WORD> >& out) {
+void pack_axis(hls::stream<Vec<T, PACK> >& in, hls::stream<ap_uint<WORD> >& out) {
     for (int i = 0; i < NUM / PACK; i++) {
+#pragma HLS PIPELINE II = 1
+        Vec<T, PACK> elements = in.read();
         ap_uint<WORD> word = 0;
         for (int e = 0; e < PACK; e++) {
-#pragma HLS PIPELINE II = 1
-            T value = in.read().v[0];
-            word.range(e * BITS + BITS - 1, e * BITS) = ap_uint<BITS>(value);
+#pragma HLS UNROLL
+            word.range(e * BITS + BITS - 1, e * BITS) = ap_uint<BITS>(elements.v[e]);
         }
         out.write(word);
     }

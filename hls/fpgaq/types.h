@@ -13,6 +13,9 @@ struct Vec {
     T v[N];
 };
 
+// Greatest common divisor, usable in template arguments and array sizes.
+constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+
 // The wider type that holds both T and its negation (a threshold compares sign * x).
 template <typename T>
 struct Negatable {
