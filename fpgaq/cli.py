@@ -38,9 +38,25 @@ def _user_errors(fn):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for user errors.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display (it only shows on a terminal anyway).")
 @click.version_option(__version__, prog_name="fpgaq")
-def main(debug: bool) -> None:
+def main(debug: bool, quiet: bool) -> None:
     """fpgaq: quantized PyTorch (Brevitas/QONNX) models to bit-exact FPGA accelerators."""
+    from fpgaq import progress
+
+    progress.set_quiet(quiet)
+
+
+def _target_fps(ctx, param, value):
+    if value is None or value == "max":
+        return value
+    try:
+        fps = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a number nor 'max'") from None
+    if not fps > 0:
+        raise click.BadParameter(f"{value!r} must be positive")
+    return fps
 
 
 @main.command()
@@ -92,16 +108,30 @@ def inspect(model: str) -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an output folder fpgaq did not create.")
 @click.option("--check-overflow", is_flag=True, help="Instrument the C-simulation: fail on any accumulator overflow.")
+@click.option(
+    "--target-fps",
+    callback=_target_fps,
+    default=None,
+    metavar="N|max",
+    help="Choose PE/SIMD per layer to reach N frames/s with the least resources ('max': the fastest that fits).",
+)
 @_user_errors
-def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow) -> None:
-    """Generate the HLS project for MODEL, compile its C-simulation and write report.json."""
+def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps) -> None:
+    """Generate the HLS project for MODEL, compile its C-simulation, estimate it and write report.json/.html."""
     from fpgaq.hls.build import build as run_build
     from fpgaq.hls.folding import read_folding_file
-    from fpgaq.report.tables import BUILD, accumulator_summary, layer_table
+    from fpgaq.report.tables import BUILD, accumulator_summary, estimate_summary, layer_table
 
     folding = read_folding_file(folding_file) if folding_file else None
     report = run_build(
-        model, board, out_dir, clock_ns=clock_ns, folding=folding, force=force, check_overflow=check_overflow
+        model,
+        board,
+        out_dir,
+        clock_ns=clock_ns,
+        folding=folding,
+        force=force,
+        check_overflow=check_overflow,
+        target_fps=target_fps,
     )
     board = report["board"]
     title = f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)"
@@ -109,8 +139,14 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow) 
     console.print(layer_table(report["layers"], title, BUILD))
     checked = "; C-simulation instrumented for overflow" if report["check_overflow"] else ""
     console.print(accumulator_summary(report["totals"]) + checked)
+    console.print(estimate_summary(report["totals"]))
+    if target_fps is None:
+        console.print("folding: default (PE <= 4, SIMD <= 8); --target-fps N or max searches one for the board")
     cached = " (cached)" if report["_compile"]["cached"] else ""
-    console.print(f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json")
+    console.print(
+        f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json, "
+        f"{out_dir}/report.html"
+    )
 
 
 @main.command()
@@ -129,24 +165,41 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow) 
     type=click.Path(dir_okay=False),
     help="Y.npy: float32 outputs of the compiled C++.",
 )
+@click.option(
+    "--labels",
+    "labels_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="LABELS.npy: integer class per sample; the accuracy (argmax) goes into report.json and report.html.",
+)
 @_user_errors
-def csim(build_dir, input_file, output_file) -> None:
+def csim(build_dir, input_file, output_file, labels_file) -> None:
     """Run the compiled C-simulation of BUILD_DIR on X.npy and write Y.npy."""
-    from fpgaq.hls.build import write_atomic
+    from fpgaq.hls.build import record_accuracy, write_atomic
     from fpgaq.hls.csim import CSim, CSimError
 
     sim = CSim(build_dir)
-    try:
-        x = np.load(input_file, allow_pickle=False)
-    except FileNotFoundError:
-        raise CSimError(f"input file not found: {input_file!r}") from None
-    except ValueError as exc:
-        raise CSimError(f"{input_file!r} is not a .npy array ({exc})") from None
+    x = _load_npy(input_file, CSimError)
+    labels = _load_npy(labels_file, CSimError) if labels_file else None
+    if labels is not None and (labels.shape != (len(x),) or labels.dtype.kind not in "iu"):
+        raise CSimError(f"labels must be {len(x)} integers (one per sample), not {labels.dtype} {labels.shape}")
     y = sim.run(x)
     buffer = io.BytesIO()
     np.save(buffer, y)
     write_atomic(Path(output_file), buffer.getvalue())
     click.echo(f"{len(y)} samples -> {output_file} (float32, shape {tuple(y.shape)})")
+    if labels is not None:
+        accuracy = record_accuracy(build_dir, y, labels, source=Path(input_file).name)
+        click.echo(f"accuracy {accuracy:.4f} on {len(y)} samples; recorded in {build_dir}/report.json and report.html")
+
+
+def _load_npy(path: str, error):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise error(f"file not found: {path!r}") from None
+    except ValueError as exc:
+        raise error(f"{path!r} is not a .npy array ({exc})") from None
 
 
 @main.command()

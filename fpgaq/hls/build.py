@@ -4,7 +4,8 @@ DIR/hls/          generated sources (top.cpp, top.h, params.h, bridge.cpp, testb
                   and lib/ (a copy of the kernel library, so the project is self-contained)
 DIR/csim/         the compiled C-simulation library
 DIR/host.json     host-side input quantization and output dequantization
-DIR/report.json   per-layer shapes, bit widths, accumulators and folding
+DIR/report.json   per-layer shapes, bit widths, accumulators, folding and cycle/resource estimates
+DIR/report.html   the same as one self-contained page with plots
 """
 
 from __future__ import annotations
@@ -14,20 +15,25 @@ import os
 import shutil
 from pathlib import Path
 
-from fpgaq import __version__, frontend
+import numpy as np
+
+from fpgaq import __version__, frontend, progress
 from fpgaq.boards import load_board
 from fpgaq.errors import FpgaqError
+from fpgaq.estimate import estimate_plan
+from fpgaq.estimate.search import search_folding
 from fpgaq.hls.codegen import render
 from fpgaq.hls.csim import LIBRARY, compile_library
 from fpgaq.hls.folding import resolve_folding
 from fpgaq.hls.plan import make_plan
 from fpgaq.ir import graph as ir
 from fpgaq.ir.serialize import input_to_json, output_to_json
+from fpgaq.report.html import render_html
 from fpgaq.report.layers import layer_rows, totals
 from fpgaq.resources import data_dir
 
 MARKER = ".fpgaq-build"
-OWNED = ("hls", "csim", "host.json", "report.json", MARKER)
+OWNED = ("hls", "csim", "host.json", "report.json", "report.html", MARKER)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -62,8 +68,12 @@ def build(
     folding: dict | None = None,
     force: bool = False,
     check_overflow: bool = False,
+    target_fps: float | str | None = None,
 ) -> dict:
     """Build the HLS project and its C-simulation; returns the report (also written to DIR/report.json).
+
+    target_fps: a frame rate to reach with the least resources, or "max" for the fastest folding that fits the
+    board (fpgaq.estimate.search); `folding` still overrides single layers. None: the default folding.
 
     check_overflow compiles an instrumented C-simulation: every accumulator is shadowed by an exact sum and the
     first value that does not fit its declared width makes CSim.run fail, naming the layer and channel.
@@ -79,6 +89,7 @@ def build(
         folding=folding,
         force=force,
         check_overflow=check_overflow,
+        target_fps=target_fps,
     )
 
 
@@ -93,6 +104,7 @@ def build_graph(
     force: bool = False,
     check_overflow: bool = False,
     acc_delta: dict | None = None,
+    target_fps: float | str | None = None,
 ) -> dict:
     """build() on a lowered graph. acc_delta {layer: (inner, outer)} changes accumulator widths by that many
     bits: only tests use it, to show that one bit less overflows."""
@@ -100,8 +112,17 @@ def build_graph(
     clock = board_info.clock_ns if clock_ns is None else float(clock_ns)
     if not clock > 0:
         raise FpgaqError(f"clock period must be positive, not {clock_ns!r} ns")
-    fold = resolve_folding(graph, folding)
+    search = None
+    if target_fps is not None:
+        with progress.step("searching the folding"):
+            fps = None if target_fps == "max" else float(target_fps)
+            result = search_folding(graph, board_info, clock, fps, folding)
+        fold = result.folding
+        search = {"target_fps": target_fps, "target_cycles": result.target_cycles}
+    else:
+        fold = resolve_folding(graph, folding)
     plan = make_plan(graph, fold, acc_delta)
+    estimate = estimate_plan(plan, board_info, clock)
     sources = render(plan, board_info, clock, model_name)
     out = Path(out)
     prepare_out_dir(out, force)
@@ -115,17 +136,54 @@ def build_graph(
     }
     write_atomic(out / "host.json", json.dumps(host, indent=1, sort_keys=True) + "\n")
     defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()
-    compiled = compile_library(hls_dir, out / "csim" / LIBRARY, defines)
-    report = make_report(graph, fold, plan, board_info, clock, model_name)
+    with progress.step("compiling the C-simulation (g++)"):
+        compiled = compile_library(hls_dir, out / "csim" / LIBRARY, defines)
+    report = make_report(graph, fold, plan, board_info, clock, model_name, estimate)
     report["check_overflow"] = check_overflow
-    write_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+    report["folding_search"] = search
+    write_report(out, report)
     report["_compile"] = compiled
     return report
 
 
-def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model_name: str) -> dict:
+def write_report(out: Path, report: dict) -> None:
+    """DIR/report.json and DIR/report.html from one report dict."""
+    public = {k: v for k, v in report.items() if not k.startswith("_")}
+    write_atomic(out / "report.json", json.dumps(public, indent=2, sort_keys=True) + "\n")
+    write_atomic(out / "report.html", render_html(public))
+
+
+def record_accuracy(
+    build_dir: str | os.PathLike,
+    outputs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    source: str = "",
+    reference: np.ndarray | None = None,
+) -> float:
+    """Argmax accuracy of C-simulation outputs; recorded in DIR/report.json and report.html. `reference`: the
+    quantized model's own predictions (e.g. PyTorch), compared prediction by prediction."""
+    out = Path(build_dir)
+    try:
+        report = json.loads((out / "report.json").read_text())
+    except FileNotFoundError:
+        raise FpgaqError(f"{str(out)!r} has no report.json: is it a folder written by fpgaq build?") from None
+    predictions = outputs.reshape(len(outputs), -1).argmax(axis=1)
+    accuracy = float((predictions == labels).mean())
+    csim = {"samples": int(len(labels)), "accuracy": accuracy, "source": source, "reference_accuracy": None}
+    if reference is not None:
+        csim["reference_accuracy"] = float((reference == labels).mean())
+        csim["agree"] = int((reference == predictions).sum())
+    report["csim"] = csim
+    write_report(out, report)
+    return accuracy
+
+
+def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model_name: str, estimate: dict) -> dict:
     rows = layer_rows(graph)
     for row in rows:
+        if row["name"] in estimate["layers"]:
+            row["estimate"] = estimate["layers"][row["name"]]
         if row["name"] in fold:
             row["pe"], row["simd"] = fold[row["name"]]
             acc = plan.accumulators[row["name"]]
@@ -137,7 +195,7 @@ def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model
     return {
         "fpgaq_version": __version__,
         "model": model_name,
-        "board": {"name": board.name, "part": board.part, "clock_ns": clock_ns},
+        "board": {"name": board.name, "description": board.description, "part": board.part, "clock_ns": clock_ns},
         "input": {
             "shape": list(graph.tensors[graph.input.tensor].shape),
             "type": str(graph.tensors[graph.input.tensor].dtype),
@@ -149,5 +207,6 @@ def make_report(graph: ir.Graph, fold: dict, plan, board, clock_ns: float, model
         },
         "layers": rows,
         "kernels": list(plan.layer_ids),
-        "totals": totals(rows),
+        "estimate": {"kernels": estimate["kernels"]},
+        "totals": {**totals(rows), **estimate["totals"]},
     }

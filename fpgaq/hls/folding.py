@@ -31,9 +31,9 @@ def default_folding(graph: ir.Graph) -> dict[str, tuple[int, int]]:
     return result
 
 
-def resolve_folding(graph: ir.Graph, overrides: dict | None) -> dict[str, tuple[int, int]]:
-    """The default folding with the user's {layer: {"pe": n, "simd": m}} applied and validated."""
-    folding = default_folding(graph)
+def resolve_folding(graph: ir.Graph, overrides: dict | None, base: dict | None = None) -> dict[str, tuple[int, int]]:
+    """`base` (default: the default folding) with the user's {layer: {"pe": n, "simd": m}} applied and validated."""
+    folding = dict(base) if base is not None else default_folding(graph)
     nodes = {n.name: n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)}
     for name, spec in (overrides or {}).items():
         if name not in nodes:

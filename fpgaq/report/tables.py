@@ -28,6 +28,8 @@ COLUMNS = {
     "A2Q l1": _dot(lambda r: str(r["acc_bits_l1"])),
     "saved": _dot(lambda r: str(r["acc_bits_datatype"] - r["acc_bits"])),
     "PE": lambda r: str(r.get("pe", "-")),
+    "cycles": lambda r: f"{r['estimate']['cycles']:,}" if "estimate" in r else "-",
+    "LUT": lambda r: f"{r['estimate']['lut']:,}" if "estimate" in r else "-",
     "SIMD": lambda r: str(r.get("simd", "-")),
 }
 INSPECT = (
@@ -58,6 +60,8 @@ BUILD = (
     "saved",
     "PE",
     "SIMD",
+    "cycles",
+    "LUT",
 )
 
 
@@ -75,6 +79,20 @@ def accumulator_summary(totals: dict) -> str:
     return (
         f"accumulator bits: {used} exact, {bound} by the data-type bound (saved {bound - used}), "
         f"{totals['accumulator_bits_l1']} by the A2Q l1 bound"
+    )
+
+
+def estimate_summary(totals: dict) -> str:
+    """One line: estimated FPS, latency and resources against the board."""
+    parts = []
+    for key, name in (("lut", "LUT"), ("ff", "FF"), ("bram18", "BRAM18"), ("dsp", "DSP")):
+        cap = totals["capacity"][key]
+        share = f" ({totals[key] / cap:.0%})" if cap else ""
+        parts.append(f"{name} {totals[key]:,}/{cap:,}{share}")
+    b = totals["bottleneck"]
+    return (
+        f"estimate: {totals['fps']:,.0f} FPS at {totals['clock_mhz']:g} MHz ({totals['cycles_per_frame']:,} cycles per "
+        f"frame, bottleneck {b['kernel']} {b['layer']}), latency {totals['latency_us']:.2f} us; " + ", ".join(parts)
     )
 
 

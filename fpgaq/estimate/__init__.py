@@ -1,0 +1,10 @@
+"""Cycle and resource estimates of a design before synthesis, and the folding search that uses them.
+
+models.py holds the per-kernel formulas with their sources; plan_costs.py applies them to a stream plan;
+search.py chooses PE/SIMD per layer for a target frame rate on a board.
+"""
+
+from fpgaq.estimate.models import Cost
+from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
+
+__all__ = ["RESOURCES", "Cost", "estimate_plan"]

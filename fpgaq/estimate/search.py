@@ -1,0 +1,307 @@
+"""Folding search: PE/SIMD per dot-product layer for a target frame rate on a board.
+
+For a cycle budget T per frame (clock / target FPS), every dot-product layer independently takes the valid
+(PE, SIMD) whose cycles - its matrix-vector unit, its sliding window, the width conversion into it and the
+standalone threshold after it - are at most T and whose resources, as fractions of the board's, sum to the
+least. Costs add up and the frame rate is set by the slowest kernel, so this is the cheapest folding for T,
+and every layer runs close to T (a balanced pipeline). The result is then planned and estimated in full
+(plan_costs), which decides whether it reaches T and fits the board. Without a target, the smallest T that
+fits is found by bisection over the cycle counts the candidates can take.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fpgaq.boards import Board
+from fpgaq.errors import FpgaqError
+from fpgaq.estimate import models
+from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
+from fpgaq.hls.folding import fold_limits, resolve_folding
+from fpgaq.hls.layout import divisors
+from fpgaq.hls.plan import Planner, make_plan
+from fpgaq.hls.plan_data import boundary, const_type
+from fpgaq.ir import graph as ir
+
+MAX_UTILIZATION = 0.85  # a design above 85% of a resource rarely routes at the board's clock
+
+
+class FoldingSearchError(FpgaqError):
+    """No folding reaches the target frame rate within the board."""
+
+
+@dataclass
+class Candidate:
+    pe: int
+    simd: int
+    cycles: int
+    cost: models.Cost
+    score: float
+
+
+@dataclass
+class SearchResult:
+    folding: dict
+    plan: object
+    estimate: dict
+    target_cycles: int | None
+
+
+class _Layers:
+    """What the search needs of each dot-product layer: sizes, bit widths, neighbours."""
+
+    def __init__(self, graph: ir.Graph, board: Board, max_utilization: float):
+        self.graph = graph
+        self.board = board
+        self.limit = {r: getattr(board, r) * max_utilization for r in RESOURCES}
+        self.nodes = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
+        self.fused = Planner(graph, {}).fused_thresholds if self.nodes else {}
+        self.consumers: dict[str, list] = {}
+        for node in graph.nodes:
+            for name in node.inputs:
+                self.consumers.setdefault(name, []).append(node)
+        t_in = graph.tensors[graph.input.tensor]
+        self.input_pack = boundary(t_in, np.arange(int(np.prod(t_in.shape)))).pack
+        t_out = graph.tensors[graph.output.tensor]
+        self.output_pack = boundary(t_out, np.arange(int(np.prod(t_out.shape)))).pack
+
+    def numel(self, tensor: str) -> int:
+        return int(np.prod(self.graph.tensors[tensor].shape))
+
+    def width(self, tensor: str, folding: dict) -> int:
+        """Elements per word of the stream carrying `tensor` (as the planner will build it)."""
+        node = self.graph.producer(tensor)
+        if node is None:
+            return self.input_pack
+        if isinstance(node, ir.DOT_PRODUCT_OPS):
+            return folding[node.name][0]
+        if isinstance(node, ir.Threshold):
+            producer = self.graph.producer(node.inputs[0])
+            if producer is not None and producer.name in self.fused:
+                return folding[producer.name][0]
+            return self.width(node.inputs[0], folding)
+        if isinstance(node, (ir.Reshape, ir.Transpose)):
+            return self.width(node.inputs[0], folding)
+        return 1
+
+    def candidates(self, node, folding: dict, cycles_max: int | None) -> list[Candidate]:
+        """Valid (PE, SIMD) of `node` given the layers before it, cheapest first, within cycles_max."""
+        g = self.graph
+        src, out = g.tensors[node.inputs[0]], g.tensors[node.output]
+        oc, k = fold_limits(node)
+        groups = node.group if isinstance(node, ir.Conv) else 1
+        vectors = int(np.prod(out.shape[1:])) if isinstance(node, ir.Conv) else int(np.prod(src.shape[:-1]))
+        weight_bits = const_type(node.weight, node.name).bits
+        out_tensor, levels, thr_bits, out_bits = node.output, 0, 0, out.dtype.bits
+        if node.name in self.fused:
+            th = self.fused[node.name][0]
+            out_tensor, levels = th.output, th.thresholds.shape[-1]
+            thr_bits, out_bits = const_type(th.thresholds, th.name).bits, g.tensors[th.output].dtype.bits
+        in_width = self.width(node.inputs[0], folding)
+        result = []
+        for pe in divisors(oc):
+            for simd in divisors(k):
+                cost = models.mvu(
+                    vectors=vectors,
+                    groups=groups,
+                    k=k,
+                    oc=oc,
+                    pe=pe,
+                    simd=simd,
+                    input_bits=src.dtype.bits,
+                    weight_bits=weight_bits,
+                    acc_bits=out.dtype.bits,
+                    out_bits=out_bits,
+                    levels=levels,
+                    threshold_bits=thr_bits,
+                )
+                cycles = [cost.cycles]
+                if isinstance(node, ir.Conv):
+                    swg = self._swg(node, in_width, simd)
+                    cost = cost + swg
+                    cycles.append(swg.cycles)
+                elif in_width != simd:
+                    cycles.append(self.numel(node.inputs[0]) // math.gcd(in_width, simd))
+                cycles += self._downstream_cycles(out_tensor, pe)
+                cycles_total = max(cycles)
+                if cycles_max is not None and cycles_total > cycles_max:
+                    continue
+                score = self.score(cost)
+                if score is not None:
+                    result.append(Candidate(pe, simd, cycles_total, cost, score))
+        return sorted(result, key=lambda c: (c.score, c.cycles, c.pe * c.simd))
+
+    def _downstream_cycles(self, tensor: str, win: int) -> list[int]:
+        """Cycles of the kernels that read `tensor` at the producer's width `win`: standalone thresholds,
+        pooling (its frame fill depends on win), the output packer; through reshapes and transposes."""
+        cycles = []
+        if tensor == self.graph.output.tensor:
+            cycles.append(self.numel(tensor) // math.gcd(win, self.output_pack))
+        for user in self.consumers.get(tensor, []):
+            if isinstance(user, ir.Threshold):
+                cycles.append(self.numel(tensor) // win)
+                cycles += self._downstream_cycles(user.output, win)
+            elif isinstance(user, (ir.Reshape, ir.Transpose)):
+                cycles += self._downstream_cycles(user.output, win)
+            elif isinstance(user, (ir.MaxPool, ir.SumPool)):
+                cycles.append(self._pool(user, win).cycles)
+        return cycles
+
+    def _pool(self, node, win: int) -> models.Cost:
+        shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
+        if len(shape) == 2:
+            (c, w), h, (kw,), kh, (ow,), oh = shape, 1, node.kernel, 1, out_shape[1:], 1
+        else:
+            (c, h, w), (kh, kw), (oh, ow) = shape, node.kernel, out_shape[1:]
+        bits = self.graph.tensors[node.inputs[0]].dtype.bits
+        return models.pool(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, in_bits=bits, out_bits=bits)
+
+    def _swg(self, node: ir.Conv, win: int, simd: int) -> models.Cost:
+        shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
+        if len(shape) == 2:
+            (c, w), h, (kw,), kh, (ow,), oh = shape, 1, node.weight.shape[2:], 1, out_shape[1:], 1
+        else:
+            (c, h, w), (kh, kw), (oh, ow) = shape, node.weight.shape[2:], out_shape[1:]
+        bits = self.graph.tensors[node.inputs[0]].dtype.bits
+        return models.swg(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits)
+
+    def score(self, cost: models.Cost) -> float | None:
+        """Resources as a sum of fractions of the board; None if the board lacks a resource the cost needs."""
+        total = 0.0
+        for r in RESOURCES:
+            used = getattr(cost, r)
+            if used and not self.limit[r]:
+                return None
+            total += used / self.limit[r] if used else 0.0
+        return total
+
+    def cheapest(self, cycles_max: int) -> tuple[dict | None, object]:
+        """(the cheapest folding with every dot-product layer within cycles_max, None) or (None, the first layer
+        that no folding brings within cycles_max)."""
+        folding: dict = {}
+        for node in self.nodes:
+            found = self.candidates(node, folding, cycles_max)
+            if not found:
+                return None, node
+            folding[node.name] = (found[0].pe, found[0].simd)
+        return folding, None
+
+    def cycle_values(self) -> list[int]:
+        """Every cycle count a layer can take (the bisection's search space), ascending."""
+        values = set()
+        folding = {}
+        for node in self.nodes:
+            found = self.candidates(node, folding, None)
+            values.update(c.cycles for c in found)
+            folding[node.name] = (found[-1].pe, found[-1].simd) if found else (1, 1)
+        return sorted(values)
+
+
+def _evaluate(layers: _Layers, folding: dict, overrides: dict | None, clock_ns: float):
+    fold = resolve_folding(layers.graph, overrides, base=folding)
+    plan = make_plan(layers.graph, fold)
+    return fold, plan, estimate_plan(plan, layers.board, clock_ns)
+
+
+def _overused(estimate: dict, limit: dict) -> list[str]:
+    return [r for r in RESOURCES if estimate["totals"][r] > limit[r]]
+
+
+def _fastest_fitting(layers: _Layers, overrides, clock_ns) -> SearchResult | None:
+    values = layers.cycle_values()
+    best = None
+    lo, hi = 0, len(values) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        folding, _ = layers.cheapest(values[mid])
+        fits = False
+        if folding is not None:
+            fold, plan, est = _evaluate(layers, folding, overrides, clock_ns)
+            fits = not _overused(est, layers.limit)
+            if fits:
+                best = SearchResult(fold, plan, est, values[mid])
+        if fits:
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    if best is not None and best.estimate["totals"]["cycles_per_frame"] > best.target_cycles:
+        # a kernel that folding cannot speed up sets the pace: fold the other layers only as far as needed
+        ii = best.estimate["totals"]["cycles_per_frame"]
+        folding, _ = layers.cheapest(ii)
+        if folding is not None:
+            fold, plan, est = _evaluate(layers, folding, overrides, clock_ns)
+            if not _overused(est, layers.limit) and est["totals"]["cycles_per_frame"] <= ii:
+                best = SearchResult(fold, plan, est, ii)
+    return best
+
+
+def _describe(estimate: dict, limit: dict, board: Board, resources: list[str]) -> str:
+    parts = []
+    for r in resources:
+        used, capacity = estimate["totals"][r], getattr(board, r)
+        parts.append(f"{r.upper()} {used:,} of {capacity:,} ({used / capacity:.0%})" if capacity else f"{used:,} {r}")
+    return ", ".join(parts)
+
+
+def search_folding(
+    graph: ir.Graph,
+    board: Board,
+    clock_ns: float,
+    target_fps: float | None = None,
+    overrides: dict | None = None,
+    max_utilization: float = MAX_UTILIZATION,
+) -> SearchResult:
+    """The cheapest folding reaching target_fps on the board (None: the fastest folding that fits).
+
+    Raises FoldingSearchError naming the resource that runs out, or the kernel that no folding can speed up,
+    with the best frame rate that fits.
+    """
+    layers = _Layers(graph, board, max_utilization)
+    clock_hz = 1e9 / clock_ns
+    best = _fastest_fitting(layers, overrides, clock_ns)
+    if best is None:
+        fold, _, est = _evaluate(layers, layers.cheapest(10**18)[0] or {}, overrides, clock_ns)
+        raise FoldingSearchError(
+            f"the design does not fit {board.name} even fully folded: "
+            f"{_describe(est, layers.limit, board, _overused(est, layers.limit))} "
+            f"(the search keeps each resource within {max_utilization:.0%} of the board)"
+        )
+    best_fps = best.estimate["totals"]["fps"]
+    if target_fps is None:
+        return best
+    if not target_fps > 0:
+        raise FoldingSearchError(f"target FPS must be positive, not {target_fps!r}")
+    cycles = math.floor(clock_hz / target_fps)
+    if cycles < 1:
+        raise FoldingSearchError(
+            f"{target_fps:,.0f} FPS is more than one frame per clock cycle at {clock_hz / 1e6:g} MHz; "
+            f"the fastest folding that fits {board.name} reaches {best_fps:,.0f} FPS"
+        )
+    folding, slowest = layers.cheapest(cycles)
+    if folding is None:
+        floor = min(c.cycles for c in layers.candidates(slowest, {}, None))
+        raise FoldingSearchError(
+            f"{target_fps:,.0f} FPS needs at most {cycles:,} cycles per frame at {clock_hz / 1e6:g} MHz, but no "
+            f"folding brings every layer there (layer {slowest.name!r} needs at least {floor:,}); the fastest "
+            f"folding that fits {board.name} reaches {best_fps:,.0f} FPS"
+        )
+    fold, plan, est = _evaluate(layers, folding, overrides, clock_ns)
+    over = _overused(est, layers.limit)
+    if over:
+        raise FoldingSearchError(
+            f"{target_fps:,.0f} FPS does not fit {board.name}: it needs "
+            f"{_describe(est, layers.limit, board, over)} (the search keeps each resource within "
+            f"{max_utilization:.0%}); the fastest folding that fits reaches {best_fps:,.0f} FPS"
+        )
+    ii = est["totals"]["cycles_per_frame"]
+    if ii > cycles:
+        b = est["totals"]["bottleneck"]
+        raise FoldingSearchError(
+            f"{target_fps:,.0f} FPS needs at most {cycles:,} cycles per frame, but {b['kernel']} of "
+            f"{b['layer']!r} takes {ii:,} whatever the folding; the fastest folding that fits {board.name} "
+            f"reaches {best_fps:,.0f} FPS"
+        )
+    return SearchResult(fold, plan, est, cycles)
