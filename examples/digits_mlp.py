@@ -18,8 +18,8 @@ import torch
 from brevitas import nn as qnn
 from brevitas.export import export_qonnx
 from brevitas.quant import Int8WeightPerChannelFloat, Int32Bias, Uint8ActPerTensorFloat
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+
+from fpgaq.data import digits_split, train  # noqa: F401 (digits_split, train are imported from here by other examples)
 
 
 class DigitsMLP(torch.nn.Module):
@@ -56,26 +56,6 @@ class DigitsMLP(torch.nn.Module):
 
     def forward(self, x):
         return self.net(x)
-
-
-def digits_split(seed: int = 0):
-    """Digits scaled to [0, 1) as float32, 75/25 stratified split."""
-    data = load_digits()
-    x = (data.data / 16.0).astype(np.float32)
-    return train_test_split(x, data.target, test_size=0.25, random_state=seed, stratify=data.target)
-
-
-def train(model, x, y, epochs=40, seed=0):
-    torch.manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
-    model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(xt)).split(64):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return model.eval()
 
 
 def main():

@@ -242,5 +242,38 @@ def quantize(
     click.echo(f"wrote {out}")
 
 
+@main.command()
+@click.option("--board", default="pynq-z2", show_default=True, help="Board name (see `fpgaq boards`).")
+@click.option("--out", "out_dir", default="fpgaq-demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--accumulator-bits", type=int, default=12, show_default=True, help="AXE accumulator budget.")
+@_user_errors
+def demo(board, out_dir, accumulator_bits) -> None:
+    """Train, quantize (AXE), build and C-simulate a digits MLP; print the figures and the report path."""
+    from fpgaq.demo import run_demo
+    from fpgaq.report.tables import estimate_summary
+
+    r = run_demo(board, out_dir, accumulator_bits=accumulator_bits)
+    used = sum(bits for _, bits, _ in r["accumulators"])
+    bound = sum(bound for _, _, bound in r["accumulators"])
+    same = "equal" if r["csim_accuracy"] == r["quantized_accuracy"] else "DIFFERENT"
+    lines = [
+        f"float MLP 64-96-48-10:        test accuracy {r['float_accuracy']:.4f}",
+        f"quantized W4A4, 8-bit input:  test accuracy {r['quantized_accuracy']:.4f} "
+        f"(AXE, every accumulator <= {accumulator_bits} bits, verified: {r['ptq']['widths']})",
+        f"C-simulation of the C++:      test accuracy {r['csim_accuracy']:.4f} ({same}; predictions equal on "
+        f"{r['agree']}/{r['samples']})",
+        "accumulator bits per layer:   "
+        + ", ".join(f"{name} {bits} (data-type bound {b})" for name, bits, b in r["accumulators"])
+        + f"; {bound - used} bits saved",
+        f"folding (PE, SIMD):           {r['folding']}",
+        estimate_summary(r["totals"]),
+        f"model: {r['model']}; report: {r['report']}",
+    ]
+    click.echo("\n".join(lines))
+    if r["agree"] != r["samples"]:
+        click.echo("error: the C-simulation and the quantized PyTorch model disagree", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

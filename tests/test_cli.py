@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -133,3 +134,86 @@ def test_quantize_command(tmp_path):
     assert (
         bad.returncode == 2 and bad.stderr.strip() == "error: model factory must be SCRIPT.py:FUNCTION, not 'model.py'"
     )
+
+
+def test_build_with_target_fps(exported, tmp_path):
+    import json
+
+    path, _ = exported("mlp_float_bias", False)
+    ok = fpgaq("build", path, "--board", "pynq-z2", "--out", str(tmp_path / "b"), "--target-fps", "1e6")
+    assert ok.returncode == 0, ok.stderr
+    assert "estimate: " in ok.stdout and " FPS at 100 MHz" in ok.stdout and "report.html" in ok.stdout
+    assert ok.stderr == ""  # not a terminal: no progress display
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["folding_search"] == {"target_fps": 1e6, "target_cycles": 100}
+    assert report["totals"]["fps"] >= 1e6
+    best = fpgaq("build", path, "--board", "pynq-z2", "--out", str(tmp_path / "m"), "--target-fps", "max")
+    assert best.returncode == 0, best.stderr
+    too_fast = fpgaq("build", path, "--board", "pynq-z2", "--out", str(tmp_path / "c"), "--target-fps", "90e6")
+    assert too_fast.returncode == 2
+    lines = too_fast.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: 90,000,000 FPS needs at most 1 cycles per frame")
+    assert "the fastest folding that fits pynq-z2 reaches" in lines[0]
+    bad = fpgaq("build", path, "--board", "pynq-z2", "--out", str(tmp_path / "d"), "--target-fps", "fast")
+    assert bad.returncode == 2 and "'fast' is neither a number nor 'max'" in bad.stderr
+
+
+def test_csim_labels_record_accuracy(built, tmp_path):
+    import json
+    import shutil
+
+    import numpy as np
+
+    _, out, _ = built("mlp_float_bias", False)
+    folder = tmp_path / "b"
+    shutil.copytree(out, folder)
+    x = np.random.default_rng(1).uniform(-1, 1, (20, 16)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "labels.npy", np.zeros(20, dtype=np.int64))
+    args = ["csim", str(folder), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
+    result = fpgaq(*args, "--labels", str(tmp_path / "labels.npy"))
+    assert result.returncode == 0, result.stderr
+    expected = float((np.load(tmp_path / "y.npy").argmax(1) == 0).mean())
+    assert f"accuracy {expected:.4f} on 20 samples" in result.stdout
+    assert json.loads((folder / "report.json").read_text())["csim"]["accuracy"] == expected
+    np.save(tmp_path / "short.npy", np.zeros(3, dtype=np.int64))
+    short = fpgaq(*args, "--labels", str(tmp_path / "short.npy"))
+    assert short.returncode == 2
+    assert short.stderr.strip() == "error: labels must be 20 integers (one per sample), not int64 (3,)"
+
+
+def test_progress_shows_on_a_terminal_unless_quiet(monkeypatch, capsys):
+    from fpgaq import progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    progress.set_quiet(False)
+    with progress.step("compiling"):
+        pass
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().err)  # without the terminal's escapes
+    assert "done compiling (0.0 s)" in err
+    progress.set_quiet(True)
+    try:
+        with progress.step("compiling"):
+            pass
+        assert list(progress.track(range(3), 3, "x")) == [0, 1, 2]
+    finally:
+        progress.set_quiet(False)
+    assert capsys.readouterr().err == ""
+
+
+def test_demo(tmp_path):
+    """The main job: train, AXE-quantize, build with the fastest folding that fits, C-simulate the test split."""
+    import json
+
+    result = fpgaq("demo", "--out", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "float MLP 64-96-48-10:" in out and "every accumulator <= 12 bits, verified: [12, 12, 12]" in out
+    assert "(equal; predictions equal on 450/450)" in out
+    assert "bits saved" in out and "estimate: " in out and "report.html" in out
+    report = json.loads((tmp_path / "demo" / "build" / "report.json").read_text())
+    csim = report["csim"]
+    assert csim["samples"] == 450 and csim["agree"] == 450
+    assert csim["accuracy"] == csim["reference_accuracy"] > 0.9
+    assert report["folding_search"]["target_fps"] == "max"
+    assert all(report["totals"]["utilization"][r] <= 0.85 for r in ("lut", "ff", "bram18", "dsp"))

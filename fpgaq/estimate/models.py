@@ -85,12 +85,29 @@ def uses_dsp(weight_bits: int, input_bits: int) -> bool:
     return min(weight_bits, input_bits) >= DSP_MIN_OPERAND_BITS
 
 
+LINEAR_MAX_LEVELS = 64  # hls/fpgaq/threshold.h: up to 64 levels compare in parallel, above that binary search
+
+
 def comparators(levels: int, bits: int) -> int:
     """LUTs of one multi-threshold unit: a bits-wide comparator per level [FINN-R: (2^B - 1) * acc_bits];
     above 64 levels the kernel binary-searches (ceil(log2(levels + 1)) comparators, [ours])."""
-    if levels > 64:
+    if levels > LINEAR_MAX_LEVELS:
         return math.ceil(math.log2(levels + 1)) * bits
     return levels * bits
+
+
+def threshold_store(rows_per_lane: int, lanes: int, levels: int, bits: int) -> tuple[Cost, int]:
+    """(memory, cycles per element) of the thresholds of `lanes` parallel units with rows_per_lane rows each.
+
+    Up to 64 levels: all levels of a row side by side in LUTRAM, every level read at once [FINN-R thr_luts].
+    Above: each lane binary-searches a rows_per_lane * levels block RAM, ceil(log2(levels + 1)) dependent
+    reads through two ports [ours, UG473], so one element takes that many half-cycles.
+    """
+    if levels <= LINEAR_MAX_LEVELS:
+        return Cost(lut=lanes * levels * bits * math.ceil(rows_per_lane / LUTRAM_WORDS_PER_LUT)), 1
+    mem = memory(rows_per_lane * levels, bits)
+    steps = math.ceil(math.log2(levels + 1))
+    return Cost(lut=lanes * mem.lut, bram18=lanes * mem.bram18), port_cycles(steps)
 
 
 def mvu(
@@ -122,13 +139,14 @@ def mvu(
     dsp_bound = uses_dsp(w, a)
     mult_luts = 0 if dsp_bound else simd * (2 * math.ceil((w + a) / 6) - 1) * (w + a)
     adder_luts = (w + a) * (2 * simd - 1)
-    thr_luts = comp_luts = 0
+    thresholds, comp_luts = Cost(), 0
     if levels:
-        tmem = groups * (oc // pe)
-        thr_luts = levels * threshold_bits * math.ceil(tmem / LUTRAM_WORDS_PER_LUT)
+        thresholds, per_output = threshold_store(groups * (oc // pe), pe, levels, threshold_bits)
         comp_luts = comparators(levels, threshold_bits)
+        # the activation runs once per neuron fold: it slows the unit only when that exceeds the k/simd folds
+        cycles = vectors * groups * (oc // pe) * max(k // simd, per_output)
     weights = memory(depth, pe * simd * w)
-    lut = 300 + 1.1 * pe * (mult_luts + adder_luts + acc_bits + thr_luts + comp_luts) + weights.lut
+    lut = 300 + 1.1 * pe * (mult_luts + adder_luts + acc_bits + comp_luts) + 1.1 * thresholds.lut + weights.lut
     # input buffer: the SIMD lanes of one vector, reused by every neuron fold (partitioned by lane)
     buffer = memory(groups * (k // simd), a)
     dsp = pe * simd * math.ceil((w + a) / 48) if dsp_bound else 0
@@ -137,20 +155,20 @@ def mvu(
         cycles=cycles,
         lut=round(lut) + simd * buffer.lut,
         ff=ff,
-        bram18=weights.bram18 + simd * buffer.bram18,
+        bram18=weights.bram18 + simd * buffer.bram18 + thresholds.bram18,
         dsp=dsp,
     )
 
 
 def threshold(*, num: int, win: int, rows: int, levels: int, threshold_bits: int, out_bits: int) -> Cost:
     """Standalone multi-threshold over `num` elements, `win` per cycle (hls/fpgaq/threshold.h): comparators and
-    threshold memory in LUTRAM as the MVAU's fused thresholds [FINN-R]; flip-flops [ours]."""
-    tmem = math.ceil(rows / win)
-    mem_luts = win * levels * threshold_bits * math.ceil(tmem / LUTRAM_WORDS_PER_LUT)
+    threshold memory as the MVAU's fused thresholds (threshold_store); flip-flops [ours]."""
+    store, per_element = threshold_store(math.ceil(rows / win), win, levels, threshold_bits)
     return Cost(
-        cycles=num // win,
-        lut=win * comparators(levels, threshold_bits) + mem_luts + 40,
+        cycles=(num // win) * per_element,
+        lut=win * comparators(levels, threshold_bits) + store.lut + 40,
         ff=win * (threshold_bits + out_bits) + 40,
+        bram18=store.bram18,
     )
 
 

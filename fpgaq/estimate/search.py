@@ -123,8 +123,13 @@ class _Layers:
                     swg = self._swg(node, in_width, simd)
                     cost = cost + swg
                     cycles.append(swg.cycles)
-                elif in_width != simd:
-                    cycles.append(self.numel(node.inputs[0]) // math.gcd(in_width, simd))
+                elif in_width != simd:  # the width converter into the unit
+                    bits = src.dtype.bits
+                    dwc = models.dwc(
+                        num=self.numel(node.inputs[0]), in_w=in_width, out_w=simd, in_bits=bits, out_bits=bits
+                    )
+                    cost = cost + dwc
+                    cycles.append(dwc.cycles)
                 cycles += self._downstream_cycles(out_tensor, pe)
                 cycles_total = max(cycles)
                 if cycles_max is not None and cycles_total > cycles_max:
@@ -136,7 +141,8 @@ class _Layers:
 
     def _downstream_cycles(self, tensor: str, win: int) -> list[int]:
         """Cycles of the kernels that read `tensor` at the producer's width `win`: standalone thresholds,
-        pooling (its frame fill depends on win), the output packer; through reshapes and transposes."""
+        pooling and the next sliding window (their frame fill depends on win), the output packer; through
+        reshapes and transposes."""
         cycles = []
         if tensor == self.graph.output.tensor:
             cycles.append(self.numel(tensor) // math.gcd(win, self.output_pack))
@@ -148,6 +154,8 @@ class _Layers:
                 cycles += self._downstream_cycles(user.output, win)
             elif isinstance(user, (ir.MaxPool, ir.SumPool)):
                 cycles.append(self._pool(user, win).cycles)
+            elif isinstance(user, ir.Conv):  # the next sliding window reads its frame at this width
+                cycles.append(min(self._swg(user, win, simd).cycles for simd in divisors(fold_limits(user)[1])))
         return cycles
 
     def _pool(self, node, win: int) -> models.Cost:
@@ -169,14 +177,7 @@ class _Layers:
         return models.swg(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits)
 
     def score(self, cost: models.Cost) -> float | None:
-        """Resources as a sum of fractions of the board; None if the board lacks a resource the cost needs."""
-        total = 0.0
-        for r in RESOURCES:
-            used = getattr(cost, r)
-            if used and not self.limit[r]:
-                return None
-            total += used / self.limit[r] if used else 0.0
-        return total
+        return resource_score(cost.asdict(), self.limit)
 
     def cheapest(self, cycles_max: int) -> tuple[dict | None, object]:
         """(the cheapest folding with every dot-product layer within cycles_max, None) or (None, the first layer
@@ -198,6 +199,17 @@ class _Layers:
             values.update(c.cycles for c in found)
             folding[node.name] = (found[-1].pe, found[-1].simd) if found else (1, 1)
         return sorted(values)
+
+
+def resource_score(used: dict, limit: dict) -> float | None:
+    """Resources as a sum of fractions of what the board allows; None if it lacks a resource that is needed.
+    The search minimises this: on a PYNQ-Z2 one BRAM18 weighs as much as 190 LUTs."""
+    total = 0.0
+    for r in RESOURCES:
+        if used[r] and not limit[r]:
+            return None
+        total += used[r] / limit[r] if used[r] else 0.0
+    return total
 
 
 def _evaluate(layers: _Layers, folding: dict, overrides: dict | None, clock_ns: float):

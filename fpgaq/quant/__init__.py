@@ -5,9 +5,14 @@ quanttune, and the MaQD building blocks in fpgaq.quant.maqd (LayerBatchNorm1d/2d
 with a surrogate gradient, standardized weights).
 """
 
-from fpgaq.quant.axe import PTQError, ptq
-from fpgaq.quant.bias_comp import LayerCompensation, bias_compensation
-from fpgaq.quant.export import export
-from fpgaq.quant.quanttune import QuantTuneLoss, quanttune
+import warnings
+
+# brevitas.graph.equalize warns at import that an optional CUDA kernel package is absent; nothing here uses it
+warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+
+from fpgaq.quant.axe import PTQError, ptq  # noqa: E402
+from fpgaq.quant.bias_comp import LayerCompensation, bias_compensation  # noqa: E402
+from fpgaq.quant.export import export  # noqa: E402
+from fpgaq.quant.quanttune import QuantTuneLoss, quanttune  # noqa: E402
 
 __all__ = ["LayerCompensation", "PTQError", "QuantTuneLoss", "bias_compensation", "export", "ptq", "quanttune"]

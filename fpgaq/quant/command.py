@@ -32,12 +32,9 @@ def load_data(source: str) -> dict:
     """'digits' (scikit-learn's bundled 8x8 digits, 75/25 split, pixels / 16) or an .npz with x_train
     (calibration), optional y_train, x_test, y_test."""
     if source == "digits":
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
+        from fpgaq.data import digits_split
 
-        data = load_digits()
-        x = (data.data / 16.0).astype(np.float32)
-        x_tr, x_te, y_tr, y_te = train_test_split(x, data.target, test_size=0.25, random_state=0, stratify=data.target)
+        x_tr, x_te, y_tr, y_te = digits_split()
         return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
     if not source.endswith(".npz") or not os.path.isfile(source):
         raise FpgaqError(f"--data must be 'digits' or an existing .npz file, not {source!r}")

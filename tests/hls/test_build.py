@@ -118,7 +118,12 @@ def frontend_run(path, x):
 def test_report_json(built):
     report, out, _ = built("cnn", False)
     on_disk = json.loads((out / "report.json").read_text())
-    assert on_disk["board"] == {"name": "pynq-z2", "part": "xc7z020clg400-1", "clock_ns": 10.0}
+    assert on_disk["board"] == {
+        "name": "pynq-z2",
+        "description": "TUL PYNQ-Z2 (Zynq-7000 XC7Z020)",
+        "part": "xc7z020clg400-1",
+        "clock_ns": 10.0,
+    }
     names = [r["name"] for r in on_disk["layers"]]
     assert names[0] == "conv0" and len(names) == len(set(names))
     for row in on_disk["layers"]:
@@ -131,6 +136,15 @@ def test_report_json(built):
                 assert row["acc_bits_inner"] <= row["acc_bits_outer"] == row["acc_bits"]
     assert on_disk["kernels"][0] == "conv0" and on_disk["check_overflow"] is False
     assert "_compile" not in on_disk
+    totals = on_disk["totals"]
+    for key in ("lut", "ff", "bram18", "dsp", "fps", "latency_cycles", "cycles_per_frame"):
+        assert totals[key] > 0 or key in ("bram18", "dsp"), key
+    assert totals["capacity"] == {"lut": 53200, "ff": 106400, "bram18": 280, "dsp": 220}
+    assert totals["fps"] == pytest.approx(100e6 / totals["cycles_per_frame"])
+    dots = [r for r in on_disk["layers"] if r["op"] in ("Conv", "Dense")]
+    assert all({"cycles", "lut", "ff", "bram18", "dsp"} <= set(r["estimate"]) for r in dots)
+    assert on_disk["estimate"]["kernels"][0]["kernel"] == "unpack_axis"
+    assert on_disk["folding_search"] is None
 
 
 def test_foreign_folder_is_refused_without_force(exported, tmp_path):
