@@ -16,14 +16,17 @@ import warnings
 warnings.filterwarnings("ignore")
 
 
-def finn_widths(path: str) -> list[dict]:
+def to_hw(path: str):
     """FINN's transformations as its builder's steps (qonnx_to_finn, tidy_up, streamline, convert_to_hw) apply
     them for an MLP/CNN, without importing the builder (which needs Vivado and XSI), then
-    MinimizeAccumulatorWidth."""
+    MinimizeAccumulatorWidth. Returns the ModelWrapper."""
     from finn.util.settings import initialize_dummy_settings
 
     initialize_dummy_settings()
     import finn.transformation.streamline.absorb as absorb
+    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
+        InferBinaryMatrixVectorActivation,
+    )
     from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
         InferQuantizedMatrixVectorActivation,
     )
@@ -34,7 +37,7 @@ def finn_widths(path: str) -> list[dict]:
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.custom_op.registry import getCustomOp
+    from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.infer_datatypes import InferDataTypes
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
     from qonnx.util.cleanup import cleanup_model
@@ -48,10 +51,24 @@ def finn_widths(path: str) -> list[dict]:
     model = model.transform(absorb.AbsorbTransposeIntoMultiThreshold())
     model = model.transform(absorb.AbsorbConsecutiveTransposes())
     model = model.transform(Streamline())
+    model = model.transform(ConvertBipolarMatMulToXnorPopcount())  # W1A1: XNOR-popcount, as step_streamline
+    model = model.transform(Streamline())
     model = model.transform(InferDataTypes())
-    for transform in (InferQuantizedMatrixVectorActivation(), InferVectorVectorActivation(), InferThresholdingLayer()):
+    for transform in (
+        InferBinaryMatrixVectorActivation(),
+        InferQuantizedMatrixVectorActivation(),
+        InferVectorVectorActivation(),
+        InferThresholdingLayer(),
+    ):
         model = model.transform(transform)
-    model = model.transform(MinimizeAccumulatorWidth())
+    return model.transform(MinimizeAccumulatorWidth())
+
+
+def finn_widths(path: str) -> list[dict]:
+    """The accumulator DataType of every MVAU/VVAU of FINN's hardware graph, in graph order."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = to_hw(path)
     rows = []
     for node in model.graph.node:
         if node.op_type.startswith(("MVAU", "VVAU")):

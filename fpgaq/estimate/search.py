@@ -23,7 +23,7 @@ from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
 from fpgaq.hls.folding import fold_limits, resolve_folding
 from fpgaq.hls.layout import divisors
 from fpgaq.hls.plan import Planner, make_plan
-from fpgaq.hls.plan_data import boundary, const_type
+from fpgaq.hls.plan_data import const_type, pack_for
 from fpgaq.ir import graph as ir
 
 MAX_UTILIZATION = 0.85  # a design above 85% of a resource rarely routes at the board's clock
@@ -40,6 +40,7 @@ class Candidate:
     cycles: int
     cost: models.Cost
     score: float
+    limit: str  # the kernel that sets `cycles`
 
 
 @dataclass
@@ -57,16 +58,13 @@ class _Layers:
         self.graph = graph
         self.board = board
         self.limit = {r: getattr(board, r) * max_utilization for r in RESOURCES}
+        self.partial: dict = {}
         self.nodes = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
         self.fused = Planner(graph, {}).fused_thresholds if self.nodes else {}
         self.consumers: dict[str, list] = {}
         for node in graph.nodes:
             for name in node.inputs:
                 self.consumers.setdefault(name, []).append(node)
-        t_in = graph.tensors[graph.input.tensor]
-        self.input_pack = boundary(t_in, np.arange(int(np.prod(t_in.shape)))).pack
-        t_out = graph.tensors[graph.output.tensor]
-        self.output_pack = boundary(t_out, np.arange(int(np.prod(t_out.shape)))).pack
 
     def numel(self, tensor: str) -> int:
         return int(np.prod(self.graph.tensors[tensor].shape))
@@ -75,7 +73,7 @@ class _Layers:
         """Elements per word of the stream carrying `tensor` (as the planner will build it)."""
         node = self.graph.producer(tensor)
         if node is None:
-            return self.input_pack
+            return None  # the graph input: its AXI-Stream packing follows the first layer (pack_for)
         if isinstance(node, ir.DOT_PRODUCT_OPS):
             return folding[node.name][0]
         if isinstance(node, ir.Threshold):
@@ -100,10 +98,14 @@ class _Layers:
             th = self.fused[node.name][0]
             out_tensor, levels = th.output, th.thresholds.shape[-1]
             thr_bits, out_bits = const_type(th.thresholds, th.name).bits, g.tensors[th.output].dtype.bits
-        in_width = self.width(node.inputs[0], folding)
+        from_input = self.width(node.inputs[0], folding) is None
         result = []
         for pe in divisors(oc):
             for simd in divisors(k):
+                in_width = self.width(node.inputs[0], folding)
+                if from_input:  # the planner packs the graph input for a first dense layer's SIMD
+                    prefer = None if isinstance(node, ir.Conv) else simd
+                    in_width = pack_for(self.numel(node.inputs[0]), src.dtype.bits, prefer)
                 cost = models.mvu(
                     vectors=vectors,
                     groups=groups,
@@ -118,44 +120,45 @@ class _Layers:
                     levels=levels,
                     threshold_bits=thr_bits,
                 )
-                cycles = [cost.cycles]
+                cycles = [(cost.cycles, f"mvu of {node.name!r}")]
                 if isinstance(node, ir.Conv):
                     swg = self._swg(node, in_width, simd)
                     cost = cost + swg
-                    cycles.append(swg.cycles)
+                    cycles.append((swg.cycles, f"swg of {node.name!r}"))
                 elif in_width != simd:  # the width converter into the unit
-                    bits = src.dtype.bits
-                    dwc = models.dwc(
-                        num=self.numel(node.inputs[0]), in_w=in_width, out_w=simd, in_bits=bits, out_bits=bits
-                    )
+                    num = self.numel(node.inputs[0])
+                    dwc = models.dwc_chain(num=num, in_w=in_width, out_w=simd, bits=src.dtype.bits)
                     cost = cost + dwc
-                    cycles.append(dwc.cycles)
+                    cycles.append((dwc.cycles, f"the width converter into {node.name!r}"))
                 cycles += self._downstream_cycles(out_tensor, pe)
-                cycles_total = max(cycles)
+                cycles_total, limit = max(cycles)
                 if cycles_max is not None and cycles_total > cycles_max:
                     continue
                 score = self.score(cost)
                 if score is not None:
-                    result.append(Candidate(pe, simd, cycles_total, cost, score))
+                    result.append(Candidate(pe, simd, cycles_total, cost, score, limit))
         return sorted(result, key=lambda c: (c.score, c.cycles, c.pe * c.simd))
 
-    def _downstream_cycles(self, tensor: str, win: int) -> list[int]:
+    def _downstream_cycles(self, tensor: str, win: int) -> list[tuple[int, str]]:
         """Cycles of the kernels that read `tensor` at the producer's width `win`: standalone thresholds,
         pooling and the next sliding window (their frame fill depends on win), the output packer; through
         reshapes and transposes."""
         cycles = []
         if tensor == self.graph.output.tensor:
-            cycles.append(self.numel(tensor) // math.gcd(win, self.output_pack))
+            bits, num = self.graph.tensors[tensor].dtype.bits, self.numel(tensor)
+            dwc = models.dwc_chain(num=num, in_w=win, out_w=pack_for(num, bits, win), bits=bits)
+            cycles.append((dwc.cycles, "the output packer"))
         for user in self.consumers.get(tensor, []):
             if isinstance(user, ir.Threshold):
-                cycles.append(self.numel(tensor) // win)
+                cycles.append((self.numel(tensor) // win, f"threshold {user.name!r}"))
                 cycles += self._downstream_cycles(user.output, win)
             elif isinstance(user, (ir.Reshape, ir.Transpose)):
                 cycles += self._downstream_cycles(user.output, win)
             elif isinstance(user, (ir.MaxPool, ir.SumPool)):
-                cycles.append(self._pool(user, win).cycles)
+                cycles.append((self._pool(user, win).cycles, f"{user.op.lower()} {user.name!r}"))
             elif isinstance(user, ir.Conv):  # the next sliding window reads its frame at this width
-                cycles.append(min(self._swg(user, win, simd).cycles for simd in divisors(fold_limits(user)[1])))
+                fastest = min(self._swg(user, win, simd).cycles for simd in divisors(fold_limits(user)[1]))
+                cycles.append((fastest, f"swg of {user.name!r}"))
         return cycles
 
     def _pool(self, node, win: int) -> models.Cost:
@@ -186,6 +189,7 @@ class _Layers:
         for node in self.nodes:
             found = self.candidates(node, folding, cycles_max)
             if not found:
+                self.partial = folding  # the layers before `node`, for the error message
                 return None, node
             folding[node.name] = (found[0].pe, found[0].simd)
         return folding, None
@@ -294,10 +298,10 @@ def search_folding(
         )
     folding, slowest = layers.cheapest(cycles)
     if folding is None:
-        floor = min(c.cycles for c in layers.candidates(slowest, {}, None))
+        fastest = min(layers.candidates(slowest, layers.partial, None), key=lambda c: c.cycles)
         raise FoldingSearchError(
             f"{target_fps:,.0f} FPS needs at most {cycles:,} cycles per frame at {clock_hz / 1e6:g} MHz, but no "
-            f"folding brings every layer there (layer {slowest.name!r} needs at least {floor:,}); the fastest "
+            f"folding brings every kernel there ({fastest.limit} needs at least {fastest.cycles:,}); the fastest "
             f"folding that fits {board.name} reaches {best_fps:,.0f} FPS"
         )
     fold, plan, est = _evaluate(layers, folding, overrides, clock_ns)

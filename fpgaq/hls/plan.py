@@ -7,6 +7,8 @@ reorder buffers go, and how weights are laid out for PE/SIMD folding.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fpgaq.bounds import prefix_range
@@ -92,8 +94,12 @@ class Planner:
         return port
 
     def convert(self, port: Port, width: int, num: int, tensor: str) -> Port:
+        """Width conversion; between widths where neither divides the other, in two stages through their least
+        common multiple (each stage moves a whole word of the narrower side per cycle, FINN's converter)."""
         if port.width == width:
             return port
+        if port.width % width and width % port.width:
+            port = self.convert(port, math.lcm(port.width, width), num, tensor)
         out = Port(self.stream(port.ctype, width, num), width, port.order, port.ctype)
         self.call(
             "dwc",
@@ -149,7 +155,7 @@ class Planner:
         t_in = g.tensors[g.input.tensor]
         spatial = any(isinstance(n, SPATIAL) and n.inputs[0] == t_in.name for n in g.nodes)
         order = layout.channels_last(t_in.shape) if spatial and len(t_in.shape) >= 2 else layout.identity(t_in.shape)
-        self.plan.input = boundary(t_in, order)
+        self.plan.input = boundary(t_in, order, self._input_width(t_in.name))
         b = self.plan.input
         s = self.stream(ctype(t_in.dtype), b.pack, self.numel(t_in.name))
         self.call("unpack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], ["in", s], "input")
@@ -160,12 +166,24 @@ class Planner:
                 getattr(self, f"plan_{node.op.lower()}")(node)
         t_out = g.tensors[g.output.tensor]
         port = self.take(t_out.name)
-        self.plan.output = boundary(t_out, port.order)
+        self.plan.output = boundary(t_out, port.order, port.width)
         b = self.plan.output
         port = self.convert(port, b.pack, b.num, t_out.name)
         self.call("pack_axis", [b.num, b.pack, b.bits, b.word, b.ctype], [port.stream, "out"], "output")
         self.plan.fused = {k: v[0].name for k, v in self.fused_thresholds.items()}
         return self.plan
+
+    def _input_width(self, tensor: str) -> int | None:
+        """The words width in which the graph input's only reader takes it (the SIMD of a first dense layer)."""
+        users = [n for n in self.graph.nodes if tensor in n.inputs]
+        if len(users) != 1:
+            return None
+        node = users[0]
+        if isinstance(node, ir.Dense):
+            return self.folding[node.name][1]
+        if isinstance(node, (ir.Reshape, ir.Transpose)):
+            return self._input_width(node.output)
+        return None
 
     def _activation(self, node):
         """(activation expression, its C++ type, output tensor) of a dot product, fusing its threshold."""

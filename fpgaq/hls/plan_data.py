@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,8 +108,16 @@ def geometry(shape, out_shape, kernel, strides, dilations, pads) -> list[int]:
     return [c, h, w, *kernel, *strides, *dilations, pads[0], pads[1], out_shape[1], out_shape[2]]
 
 
-def boundary(tensor: ir.Tensor, order: np.ndarray) -> Boundary:
+def pack_for(num: int, bits: int, prefer: int | None = None) -> int:
+    """Elements per AXI-Stream word (at most 64 bits): a divisor of num, sharing the largest factor with the
+    width `prefer` of the kernel on the other side (so the width converter moves that many per cycle), then
+    the largest."""
+    fits = [d for d in layout.divisors(num) if d * bits <= 64 or d == 1]
+    return max(fits, key=lambda d: (math.gcd(d, prefer) if prefer else 0, d))
+
+
+def boundary(tensor: ir.Tensor, order: np.ndarray, prefer: int | None = None) -> Boundary:
     num = int(np.prod(tensor.shape))
     bits = tensor.dtype.bits
-    pack = max(d for d in layout.divisors(num) if d * bits <= 64 or d == 1)
+    pack = pack_for(num, bits, prefer)
     return Boundary(num, pack, bits, -(-pack * bits // 8) * 8, ctype(tensor.dtype), order)
