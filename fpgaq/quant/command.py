@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fpgaq import progress
 from fpgaq.errors import FpgaqError
 
 
@@ -71,7 +72,8 @@ def accuracy(model, x: torch.Tensor, y) -> float:
 def quantize_command(factory_spec: str, data: str, out: str, **ptq_args) -> dict:
     from fpgaq.quant import export, ptq
 
-    model = load_factory(factory_spec)()
+    with progress.step(f"building the float model ({factory_spec})"):
+        model = load_factory(factory_spec)()
     if not isinstance(model, torch.nn.Module):
         raise FpgaqError(f"{factory_spec} returned {type(model).__name__}, not a torch.nn.Module")
     model.eval()
@@ -82,10 +84,12 @@ def quantize_command(factory_spec: str, data: str, out: str, **ptq_args) -> dict
     if test:
         x_test = fit_input(model, arrays["x_test"])
         summary["float_accuracy"] = accuracy(model, x_test, arrays["y_test"])
-    qmodel = ptq(model, calib, **ptq_args)
+    with progress.step(f"quantizing ({ptq_args.get('method', 'rtn')})"):
+        qmodel = ptq(model, calib, **ptq_args)
     if test:
         summary["quantized_accuracy"] = accuracy(qmodel, x_test, arrays["y_test"])
-    export(qmodel, calib[:2], out)
+    with progress.step("exporting QONNX"):
+        export(qmodel, calib[:2], out)
     summary.update(
         out=out,
         widths=qmodel.fpgaq_ptq.get("widths"),
