@@ -26,6 +26,7 @@ from fpgaq.hls.codegen import render
 from fpgaq.hls.csim import LIBRARY, compile_library
 from fpgaq.hls.folding import resolve_folding
 from fpgaq.hls.plan import make_plan
+from fpgaq.hls.plan_data import boundary_json
 from fpgaq.ir import graph as ir
 from fpgaq.ir.serialize import input_to_json, output_to_json
 from fpgaq.report.html import render_html
@@ -133,6 +134,7 @@ def build_graph(
     host = {
         "input": input_to_json(graph.input, graph.tensors[graph.input.tensor].shape),
         "output": output_to_json(graph.output),
+        "axis": {"input": boundary_json(plan.input), "output": boundary_json(plan.output)},
     }
     write_atomic(out / "host.json", json.dumps(host, indent=1, sort_keys=True) + "\n")
     defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()

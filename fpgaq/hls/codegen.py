@@ -16,12 +16,17 @@ TEMPLATES = {
     "top.h": "top.h.j2",
     "params.h": "params.h.j2",
     "top.cpp": "top.cpp.j2",
+    "top_axi.cpp": "top_axi.cpp.j2",
     "bridge.cpp": "bridge.cpp.j2",
     "testbench.cpp": "testbench.cpp.j2",
     "run_hls.tcl": "run_hls.tcl.j2",
 }
 CFLAGS = "-std=c++14 -I. -Ilib"
 _TCL_SAFE = re.compile(r"[A-Za-z0-9_.:+=\-/ ]*")
+PROJECT = "fpgaq_prj"  # the Vitis HLS project folder under DIR/hls
+TOP = "fpgaq_accel"  # the synthesis top function (top_axi.cpp) and IP name
+IP = {"ip_vendor": "fpgaq.org", "ip_library": "hls", "ip_version": "1.0"}
+IP_VLNV = f"{IP['ip_vendor']}:{IP['ip_library']}:{TOP}:{IP['ip_version']}"
 
 
 def cinit(values) -> str:
@@ -82,7 +87,10 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
         "clock_ns": f"{clock_ns:g}",
         "version": __version__,
         "model_name": re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name),
-        "project": "fpgaq_prj",
+        "project": PROJECT,
+        "top": TOP,
+        "ip_vlnv": IP_VLNV,
+        **IP,
         "cflags": CFLAGS,
     }
     return {name: env.get_template(template).render(**context) for name, template in TEMPLATES.items()}

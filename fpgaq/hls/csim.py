@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fpgaq.errors import FpgaqError
-from fpgaq.ir.hostio import dequantize_output, quantize_input
-from fpgaq.ir.serialize import input_from_json, output_from_json
+from fpgaq.host import Host
 
 LIBRARY = "libfpgaq_csim.so"
 SOURCES = ("top.cpp", "bridge.cpp")  # compiled in parallel, then linked
@@ -135,11 +134,8 @@ class CSim:
         host_file, lib_file = build_dir / "host.json", build_dir / "csim" / LIBRARY
         if not host_file.is_file() or not lib_file.is_file():
             raise CSimError(f"{str(build_dir)!r} is not an fpgaq build folder (run fpgaq build first)")
-        host = json.loads(host_file.read_text())
-        self.input_spec = input_from_json(host["input"])
-        self.output_spec = output_from_json(host["output"])
-        self.input_shape = tuple(host["input"]["shape"])
-        self.output_shape = tuple(host["output"]["shape"])
+        self.host = Host(json.loads(host_file.read_text()))
+        self.input_shape, self.output_shape = self.host.input_shape, self.host.output_shape
         digest = hashlib.sha256(lib_file.read_bytes()).hexdigest()
         loaded = cache_dir() / "loaded" / f"{digest}.so"
         if not loaded.is_file():
@@ -190,5 +186,4 @@ class CSim:
         if x.ndim != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
             expected = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
             raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
-        codes = quantize_input(self.input_spec, x)
-        return dequantize_output(self.output_spec, self.run_codes(codes))
+        return self.host.dequantize(self.run_codes(self.host.quantize(x)))

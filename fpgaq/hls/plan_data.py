@@ -120,4 +120,17 @@ def boundary(tensor: ir.Tensor, order: np.ndarray, prefer: int | None = None) ->
     num = int(np.prod(tensor.shape))
     bits = tensor.dtype.bits
     pack = pack_for(num, bits, prefer)
-    return Boundary(num, pack, bits, -(-pack * bits // 8) * 8, ctype(tensor.dtype), order)
+    word = max(8, 1 << (pack * bits - 1).bit_length())  # 8, 16, 32 or 64 bits: an AXI DMA stream width
+    return Boundary(num, pack, bits, word, ctype(tensor.dtype), order)
+
+
+def boundary_json(b: Boundary) -> dict:
+    """What the host needs to pack and unpack the AXI-Stream words (fpgaq.host.pack_words / unpack_words)."""
+    return {
+        "num": b.num,
+        "pack": b.pack,
+        "bits": b.bits,
+        "word": b.word,
+        "signed": b.ctype.startswith("ap_int"),
+        "order": [int(v) for v in b.order],
+    }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from fpgaq.errors import UnsupportedOpError
+from fpgaq.host import quant_int_range  # noqa: F401 (the one definition; imported from here by the IR)
 
 
 @dataclass(frozen=True, order=True)
@@ -38,13 +39,6 @@ class IntType:
         from fpgaq.bounds import bits_for_range
 
         return IntType(bits_for_range(lo, hi), int(lo) < 0)
-
-
-def quant_int_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:
-    """The integer code range of a QONNX Quant op (same as qonnx's min_int / max_int)."""
-    if signed:
-        return (-(1 << (bits - 1)) + (1 if narrow else 0), (1 << (bits - 1)) - 1)
-    return (0, (1 << bits) - 1 - (1 if narrow else 0))
 
 
 class Rounding(enum.Enum):

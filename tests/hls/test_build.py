@@ -20,7 +20,7 @@ from fpgaq.hls.folding import FoldingError, default_folding, resolve_folding
 from fpgaq.hls.plan import make_plan
 from tests.frontend.test_ties import tie_model
 
-GENERATED = ("top.cpp", "top.h", "params.h", "bridge.cpp", "testbench.cpp", "run_hls.tcl")
+GENERATED = ("top.cpp", "top_axi.cpp", "top.h", "params.h", "bridge.cpp", "testbench.cpp", "run_hls.tcl")
 
 
 def test_every_generated_file_has_the_banner(built):
@@ -46,7 +46,8 @@ def test_tcl_is_rendered_for_every_board(exported, board):
     assert "create_clock -period 7.5 -name default" in text
     for step in ("csim_design", "csynth_design", "export_design -format ip_catalog"):
         assert step in text
-    assert "set_top fpgaq_top" in text and f"-cflags {{{CFLAGS}}}" in text
+    assert "set_top {fpgaq_accel}" in text and f"-cflags {{{CFLAGS}}}" in text
+    assert "add_files top_axi.cpp" in text and "-vendor {fpgaq.org} -library {hls} -version {1.0}" in text
 
 
 def test_tcl_quoting_refuses_injection():

@@ -1,0 +1,163 @@
+"""The host side of an accelerator: input quantization, output dequantization and AXI-Stream word packing.
+
+Standalone on purpose (numpy and the standard library only): the golden executor (fpgaq.ir.hostio), the
+C-simulation (fpgaq.hls.csim) and the PYNQ driver (DIR/deploy/driver.py, which ships a byte-identical copy of
+this file as fpgaq_host.py) all run this one implementation, so what the board computes on the host is what
+was verified here.
+
+Input quantization reproduces qonnx's int_quant / binary_quant operation by operation in float32, so the codes
+equal those the QONNX reference computes for the same input. A quantized output is dequantized as QONNX does
+in float32; otherwise the output chain (exact rationals, the last layer's scale, bias, batch norm or clamp) is
+evaluated in float64 and rounded to float32.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+ROUNDING = {
+    "ROUND": np.round,
+    "CEIL": np.ceil,
+    "FLOOR": np.floor,
+    "ROUND_TO_ZERO": np.fix,
+    "UP": lambda y: np.sign(y) * np.ceil(np.abs(y)),
+    "HALF_UP": lambda y: np.sign(y) * np.floor(np.abs(y) + np.float32(0.5)),
+    "HALF_DOWN": lambda y: np.sign(y) * np.ceil(np.abs(y) - np.float32(0.5)),
+}
+
+
+def quant_int_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:
+    """The integer code range of a QONNX Quant op (same as qonnx's min_int / max_int)."""
+    if signed:
+        return (-(1 << (bits - 1)) + (1 if narrow else 0), (1 << (bits - 1)) - 1)
+    return (0, (1 << bits) - 1 - (1 if narrow else 0))
+
+
+def quantize(x, kind: str, scale, zero_point, bits: int, signed: bool, narrow: bool, rounding: str) -> np.ndarray:
+    """float32 input (batch first) -> int64 codes, exactly as the QONNX Quant / BipolarQuant op computes them."""
+    x = np.asarray(x, dtype=np.float32)
+    scale = np.asarray(scale, dtype=np.float32)
+    if kind == "bipolar":
+        return (x >= np.float32(0.0)).astype(np.int64)
+    y = x / scale + np.asarray(zero_point, dtype=np.float32)
+    if bits == 1 and signed:
+        return (y >= np.float32(0.0)).astype(np.int64)
+    lo, hi = quant_int_range(bits, signed, narrow)
+    y = np.clip(y, np.float32(lo), np.float32(hi))
+    return ROUNDING[rounding](y).astype(np.int64)
+
+
+def dequantize(codes, quant, steps) -> np.ndarray:
+    """int64 output codes (batch first) -> float32 model output. quant: (scale, zero_point, kind) of a quantized
+    output, else None and steps: [("affine", a, b) | ("clamp", lo, hi)] with float64 parameters."""
+    codes = np.asarray(codes)
+    if quant is not None:
+        scale, zero_point, kind = quant
+        scale = np.asarray(scale, dtype=np.float32)
+        if kind == "bipolar":
+            return np.where(codes > 0, np.float32(1), np.float32(-1)) * scale
+        if kind == "sign":
+            ones = np.where(codes > 0, np.float32(1), np.float32(-1))
+            return (ones - np.asarray(zero_point, dtype=np.float32)) * scale
+        return (codes.astype(np.float32) - np.asarray(zero_point, dtype=np.float32)) * scale
+    y = codes.astype(np.float64)
+    for kind, first, second in steps:
+        if kind == "affine":
+            y = y * first + second
+        else:
+            y = np.clip(y, first, second)
+    return y.astype(np.float32)
+
+
+def float_parameter(values, shape, none_value: float = 0.0) -> np.ndarray:
+    """Exact rationals (Fraction, "p/q" strings or None) -> a float64 array broadcast over the batch."""
+    flat = [none_value if v is None else float(Fraction(v)) for v in values]
+    return np.array(flat, dtype=np.float64).reshape((1,) + tuple(shape))
+
+
+def pack_words(codes, order, pack: int, bits: int, word: int) -> np.ndarray:
+    """int64 codes (N, elements in model layout) -> the AXI-Stream bytes the accelerator reads, (N, bytes):
+    stream element i is codes[:, order[i]]; `pack` elements per word of `word` bits, element 0 in the low bits,
+    each as its two's-complement low `bits`; words little-endian."""
+    codes = np.asarray(codes, dtype=np.int64)
+    n = codes.shape[0]
+    stream = codes.reshape(n, -1)[:, np.asarray(order)].astype(np.uint64) & np.uint64((1 << bits) - 1)
+    fields = stream.reshape(n, -1, pack)
+    shifts = (np.arange(pack, dtype=np.uint64) * np.uint64(bits)).reshape(1, 1, pack)
+    words = np.bitwise_or.reduce(fields << shifts, axis=2).astype("<u8")
+    return words.view(np.uint8).reshape(n, -1, 8)[:, :, : word // 8].reshape(n, -1)
+
+
+def unpack_words(data, order, pack: int, bits: int, word: int, signed: bool) -> np.ndarray:
+    """The inverse of pack_words: bytes (N, bytes) -> int64 codes (N, elements in model layout)."""
+    data = np.asarray(data, dtype=np.uint8)
+    n = data.shape[0]
+    nbytes = word // 8
+    padded = np.zeros((n, data.shape[1] // nbytes, 8), dtype=np.uint8)
+    padded[:, :, :nbytes] = data.reshape(n, -1, nbytes)
+    words = padded.view("<u8").reshape(n, -1, 1)
+    shifts = (np.arange(pack, dtype=np.uint64) * np.uint64(bits)).reshape(1, 1, pack)
+    fields = ((words >> shifts) & np.uint64((1 << bits) - 1)).astype(np.int64).reshape(n, -1)
+    if signed:
+        fields = np.where(fields >= (1 << (bits - 1)), fields - (1 << bits), fields)
+    out = np.empty_like(fields)
+    out[:, np.asarray(order)] = fields
+    return out
+
+
+class Host:
+    """The host side of one build, from its host.json: quantize, dequantize, pack and unpack."""
+
+    def __init__(self, host: dict):
+        i, o = host["input"], host["output"]
+        self.input_shape = tuple(i["shape"])
+        self.output_shape = tuple(o["shape"])
+        self._input = (
+            i["kind"],
+            _array(i["scale"]),
+            _array(i["zero_point"]),
+            i["bits"],
+            i["signed"],
+            i["narrow"],
+            i["rounding"],
+        )
+        q = o["quant"]
+        self._quant = None if q is None else (_array(q["scale"]), _array(q["zero_point"]), q["kind"])
+        self._steps = []
+        for step in o["chain"]:
+            if step["kind"] == "affine":
+                a, b = step["a"], step["b"]
+                self._steps.append(
+                    ("affine", float_parameter(a["values"], a["shape"]), float_parameter(b["values"], b["shape"]))
+                )
+            else:
+                lo, hi = step["lo"], step["hi"]
+                self._steps.append(
+                    (
+                        "clamp",
+                        float_parameter(lo["values"], lo["shape"], -np.inf),
+                        float_parameter(hi["values"], hi["shape"], np.inf),
+                    )
+                )
+        self.axis = host.get("axis")
+
+    def quantize(self, x) -> np.ndarray:
+        return quantize(x, *self._input)
+
+    def dequantize(self, codes) -> np.ndarray:
+        return dequantize(codes, self._quant, self._steps)
+
+    def pack_input(self, codes) -> np.ndarray:
+        a = self.axis["input"]
+        return pack_words(codes, a["order"], a["pack"], a["bits"], a["word"])
+
+    def unpack_output(self, data) -> np.ndarray:
+        a = self.axis["output"]
+        codes = unpack_words(data, a["order"], a["pack"], a["bits"], a["word"], a["signed"])
+        return codes.reshape((len(codes),) + self.output_shape)
+
+
+def _array(d) -> np.ndarray:
+    return np.array(d["values"], dtype=np.float32).reshape(d["shape"])
