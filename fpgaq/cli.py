@@ -243,6 +243,31 @@ def quantize(
 
 
 @main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("--backend", type=click.Choice(["vitis", "finn"]), default="vitis", show_default=True)
+@click.option("--bitstream", is_flag=True, help="Also run Vivado: block design, bitstream and .hwh into DIR/deploy.")
+@click.option("--jobs", type=int, default=None, help="Parallel Vivado implementation jobs (default: CPU count).")
+@_user_errors
+def synth(build_dir, backend, bitstream, jobs) -> None:
+    """Synthesize BUILD_DIR with Vitis HLS (and Vivado) or FINN; write the PYNQ driver into BUILD_DIR/deploy."""
+    from fpgaq.synth import synth as run_synth
+
+    report = run_synth(build_dir, backend, bitstream, jobs)
+    syn = report["synthesis"]
+    if syn["tool"] == "vitis_hls":
+        top, ratio = syn["top"], syn["ratio_estimate_to_synthesis"]
+        click.echo(
+            f"Vitis HLS: {top['lut']:,} LUT, {top['ff']:,} FF, {top['bram18']} BRAM18, {top['dsp']} DSP; interval "
+            f"{top['interval_max']} cycles, estimated clock {top['estimated_clock_ns']} ns"
+        )
+        click.echo("estimate / synthesis: " + ", ".join(f"{k} {v}" for k, v in ratio.items() if v is not None))
+        click.echo(f"IP: {build_dir}/{syn['ip']}; deploy: {build_dir}/deploy ({', '.join(report['deploy']['files'])})")
+    else:
+        click.echo(f"FINN build_dataflow finished: {build_dir}/{syn['output_dir']}")
+    click.echo(f"updated {build_dir}/report.json and report.html")
+
+
+@main.command()
 @click.option("--board", default="pynq-z2", show_default=True, help="Board name (see `fpgaq boards`).")
 @click.option("--out", "out_dir", default="fpgaq-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--accumulator-bits", type=int, default=12, show_default=True, help="AXE accumulator budget.")

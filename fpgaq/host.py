@@ -86,7 +86,7 @@ def pack_words(codes, order, pack: int, bits: int, word: int) -> np.ndarray:
     stream = codes.reshape(n, -1)[:, np.asarray(order)].astype(np.uint64) & np.uint64((1 << bits) - 1)
     fields = stream.reshape(n, -1, pack)
     shifts = (np.arange(pack, dtype=np.uint64) * np.uint64(bits)).reshape(1, 1, pack)
-    words = np.bitwise_or.reduce(fields << shifts, axis=2).astype("<u8")
+    words = np.ascontiguousarray(np.bitwise_or.reduce(fields << shifts, axis=2), dtype="<u8")
     return words.view(np.uint8).reshape(n, -1, 8)[:, :, : word // 8].reshape(n, -1)
 
 

@@ -34,7 +34,8 @@ from fpgaq.report.layers import layer_rows, totals
 from fpgaq.resources import data_dir
 
 MARKER = ".fpgaq-build"
-OWNED = ("hls", "csim", "host.json", "report.json", "report.html", MARKER)
+OWNED = ("hls", "csim", "host.json", "model.onnx", "report.json", "report.html", MARKER)
+OWNED += ("synth", "vivado", "finn", "deploy")  # written by fpgaq synth
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -81,7 +82,7 @@ def build(
     """
     load_board(board)  # an unknown board is reported before the model is read
     graph = frontend.load(model)
-    return build_graph(
+    report = build_graph(
         graph,
         board,
         out,
@@ -92,6 +93,8 @@ def build(
         check_overflow=check_overflow,
         target_fps=target_fps,
     )
+    shutil.copyfile(model, Path(out) / "model.onnx")  # the FINN backend of fpgaq synth builds from it
+    return report
 
 
 def build_graph(

@@ -147,6 +147,9 @@ class CSim:
         self._run = self._lib.fpgaq_run
         self._run.argtypes = [ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(ctypes.c_longlong), ctypes.c_int]
         self._run.restype = ctypes.c_int
+        self._run_words = self._lib.fpgaq_run_words
+        self._run_words.argtypes = [ctypes.POINTER(ctypes.c_ubyte), ctypes.POINTER(ctypes.c_ubyte), ctypes.c_int]
+        self._run_words.restype = ctypes.c_int
         self._overflow = self._lib.fpgaq_overflow
         self._overflow.restype = ctypes.c_longlong
         self.instrumented = bool(self._lib.fpgaq_instrumented())
@@ -160,6 +163,23 @@ class CSim:
         out = np.empty((n,) + self.output_shape, dtype=np.int64)
         pointer = ctypes.POINTER(ctypes.c_longlong)
         status = self._run(codes.ctypes.data_as(pointer), out.ctypes.data_as(pointer), n)
+        if status != 0:
+            raise CSimError(f"the C-simulation reported stream error {status}")
+        self._raise_on_overflow()
+        return out
+
+    def run_words(self, data: np.ndarray) -> np.ndarray:
+        """Raw AXI-Stream bytes (N, input bytes per frame) -> output bytes (N, output bytes per frame), as a DMA
+        would move them through the accelerator (the layout fpgaq.host.pack_words writes)."""
+        axis = self.host.axis
+        in_bytes = axis["input"]["num"] // axis["input"]["pack"] * axis["input"]["word"] // 8
+        out_bytes = axis["output"]["num"] // axis["output"]["pack"] * axis["output"]["word"] // 8
+        data = np.ascontiguousarray(data, dtype=np.uint8)
+        if data.ndim != 2 or data.shape[1] != in_bytes:
+            raise CSimError(f"input words must be (N, {in_bytes}) bytes, not {data.shape}")
+        out = np.zeros((data.shape[0], out_bytes), dtype=np.uint8)
+        pointer = ctypes.POINTER(ctypes.c_ubyte)
+        status = self._run_words(data.ctypes.data_as(pointer), out.ctypes.data_as(pointer), data.shape[0])
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
         self._raise_on_overflow()

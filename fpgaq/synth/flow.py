@@ -1,0 +1,154 @@
+"""The synthesis flow of a build folder.
+
+vitis backend: DIR/hls/run_hls.tcl through vitis_hls (csynth_design, export_design as IP); the csynth XML
+reports go into report.json next to the estimates with their ratio; DIR/deploy gets the PYNQ driver. With
+--bitstream: DIR/vivado/build_bitstream.tcl (a block design for the board) through vivado in batch mode, which
+writes DIR/deploy/fpgaq.bit and fpgaq.hwh.
+finn backend: DIR/model.onnx through finn-plus's build_dataflow for the board and clock (DIR/finn/build.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from fpgaq import __version__, progress
+from fpgaq.boards import load_board
+from fpgaq.errors import FpgaqError
+from fpgaq.hls.build import MARKER, write_atomic, write_report
+from fpgaq.hls.codegen import IP_VLNV, PROJECT, TOP, environment
+from fpgaq.resources import data_dir
+from fpgaq.synth.csynth import synthesis_report
+from fpgaq.synth.tools import SynthError, finn_python, require, run
+
+BACKENDS = ("vitis", "finn")
+DESIGN = "fpgaq"  # block design name: DIR/deploy/fpgaq.bit, fpgaq.hwh
+FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_part_map)
+    "pynq-z1": "Pynq-Z1",
+    "pynq-z2": "Pynq-Z2",
+    "zcu104": "ZCU104",
+    "ultra96-v2": "Ultra96-V2",
+    "kv260": "KV260_SOM",
+}
+
+
+def _load(build_dir: Path) -> dict:
+    if not (build_dir / MARKER).is_file() or not (build_dir / "report.json").is_file():
+        raise FpgaqError(f"{str(build_dir)!r} is not an fpgaq build folder (run fpgaq build first)")
+    return json.loads((build_dir / "report.json").read_text())
+
+
+def _render(template: str, **context) -> str:
+    env = environment()
+    env.filters["pystr"] = lambda s: repr(str(s))
+    return env.get_template(template).render(version=__version__, **context)
+
+
+def write_driver(build_dir: Path) -> list[str]:
+    """DIR/deploy: driver.py, fpgaq_host.py (a byte-identical copy of fpgaq/host.py) and host.json."""
+    from fpgaq import host
+
+    deploy = build_dir / "deploy"
+    deploy.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data_dir("templates") / "driver.py", deploy / "driver.py")
+    shutil.copyfile(host.__file__, deploy / "fpgaq_host.py")
+    shutil.copyfile(build_dir / "host.json", deploy / "host.json")
+    return ["driver.py", "fpgaq_host.py", "host.json"]
+
+
+def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> None:
+    vitis = require("vitis_hls", "HLS synthesis")
+    vivado = require("vivado", "the block design and bitstream") if bitstream else None
+    if bitstream and not board.has_processing_system:
+        raise SynthError(
+            f"--bitstream builds a PYNQ block design and needs a board with a processing system; {board.name} has "
+            f"none (use the IP that Vitis HLS exports into hls/{PROJECT}/solution1/impl/ip in your own design)"
+        )
+    logs = build_dir / "synth"
+    with progress.step("Vitis HLS: C synthesis and IP export (minutes to hours)"):
+        run([vitis, "-f", "run_hls.tcl"], build_dir / "hls", logs / "vitis_hls.log", "vitis_hls")
+    solution = build_dir / "hls" / PROJECT / "solution1"
+    report["synthesis"] = synthesis_report(solution / "syn" / "report", TOP, report)
+    ip = solution / "impl" / "ip"
+    if not (ip / "component.xml").is_file():
+        raise SynthError(f"vitis_hls exported no IP ({ip / 'component.xml'} is missing); see {logs / 'vitis_hls.log'}")
+    report["synthesis"]["ip"] = str(ip.relative_to(build_dir))
+    deploy = {"files": write_driver(build_dir)}
+    if bitstream:
+        axis = json.loads((build_dir / "host.json").read_text())["axis"]
+        tcl = _render(
+            "vivado_bd.tcl.j2",
+            board=board,
+            model_name=report["model"],
+            ip_repo=str(ip.resolve()),
+            deploy=str((build_dir / "deploy").resolve()),
+            jobs=jobs,
+            project="fpgaq_vivado",
+            design=DESIGN,
+            ip_vlnv=IP_VLNV,
+            clock_mhz=f"{1000.0 / report['board']['clock_ns']:g}",
+            in_word=axis["input"]["word"],
+            out_word=axis["output"]["word"],
+        )
+        write_atomic(build_dir / "vivado" / "build_bitstream.tcl", tcl)
+        with progress.step("Vivado: block design, implementation and bitstream (tens of minutes)"):
+            run(
+                [vivado, "-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build_bitstream.tcl"],
+                build_dir / "vivado",
+                logs / "vivado.log",
+                "vivado",
+            )
+        for suffix in ("bit", "hwh"):
+            if not (build_dir / "deploy" / f"{DESIGN}.{suffix}").is_file():
+                raise SynthError(f"vivado wrote no deploy/{DESIGN}.{suffix}; see {logs / 'vivado.log'}")
+        deploy["files"] += [f"{DESIGN}.bit", f"{DESIGN}.hwh"]
+    report["deploy"] = deploy
+
+
+def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
+    python = finn_python()
+    if board.name not in FINN_BOARDS:
+        raise SynthError(f"the finn backend knows no board for {board.name}; it supports {', '.join(FINN_BOARDS)}")
+    model = build_dir / "model.onnx"
+    if not model.is_file():
+        raise SynthError(f"{model} is missing: rebuild with `fpgaq build` (it keeps a copy of the model for FINN)")
+    clock_ns = report["board"]["clock_ns"]
+    script = _render(
+        "finn_build.py.j2",
+        board=board,
+        model_name=report["model"],
+        clock_ns=f"{clock_ns:g}",
+        finn_board=FINN_BOARDS[board.name],
+        output_dir=str((build_dir / "finn" / "output").resolve()),
+        target_fps=int(report["totals"]["fps"]),
+        model=str(model.resolve()),
+        bitstream=bitstream,
+    )
+    write_atomic(build_dir / "finn" / "build.py", script)
+    with progress.step("FINN: build_dataflow (minutes to hours)"):
+        run([python, "build.py"], build_dir / "finn", build_dir / "synth" / "finn.log", "FINN build_dataflow")
+    output = build_dir / "finn" / "output"
+    summary = {"tool": "finn", "output_dir": str(output.relative_to(build_dir))}
+    estimate = output / "report" / "estimate_network_performance.json"
+    if estimate.is_file():
+        summary["finn_estimate"] = json.loads(estimate.read_text())
+    report["synthesis"] = summary
+
+
+def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool = False, jobs: int | None = None):
+    """Run the backend on a build folder; returns the updated report (also written to report.json/.html)."""
+    build_dir = Path(build_dir)
+    if backend not in BACKENDS:
+        raise FpgaqError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if jobs is not None and jobs < 1:
+        raise FpgaqError(f"--jobs must be at least 1, not {jobs}")
+    report = _load(build_dir)
+    board = load_board(report["board"]["name"])
+    if backend == "vitis":
+        _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
+    else:
+        _finn(build_dir, report, board, bitstream)
+    write_report(build_dir, report)
+    return report

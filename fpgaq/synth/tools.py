@@ -1,0 +1,53 @@
+"""Finding and running the vendor tools; a missing tool is a user error that says how to get it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from fpgaq.errors import FpgaqError
+
+IMAGE = "fpgaq-toolchain"
+IMAGE_FINN_PYTHON = "/opt/finn-venv/bin/python"  # finn-plus's virtual environment in the toolchain image
+DOCKER_HINT = (
+    'docker run --rm -it -v /tools/Xilinx:/tools/Xilinx:ro -e XILINX_VERSION=2024.2 -v "$PWD":/work -w /work '
+    f"{IMAGE} fpgaq synth DIR  (build the image with: docker build -t {IMAGE} .)"
+)
+
+
+class SynthError(FpgaqError):
+    """A synthesis step could not run or failed."""
+
+
+def require(tool: str, purpose: str) -> str:
+    """The path of `tool` on PATH, or a SynthError naming it and the docker command that provides it."""
+    path = shutil.which(tool)
+    if path is None:
+        hint = f"source the Xilinx settings64.sh, or run: {DOCKER_HINT}"
+        raise SynthError(f"{tool} not found on PATH ({purpose}); {hint}")
+    return path
+
+
+def finn_python() -> str:
+    """The Python of finn-plus's own virtual environment: $FINN_PYTHON, else the toolchain image's."""
+    candidates = [os.environ.get("FINN_PYTHON"), IMAGE_FINN_PYTHON]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    docker = DOCKER_HINT.replace("fpgaq synth DIR", "fpgaq synth DIR --backend finn")
+    raise SynthError(
+        "finn-plus not found: set FINN_PYTHON to the python of a virtual environment with finn-plus installed "
+        f"(it pins its own brevitas/onnx), or run: {docker}"
+    )
+
+
+def run(command: list[str], cwd: Path, log: Path, what: str, env: dict | None = None) -> None:
+    """Run a tool in cwd with its output in log; a failure raises SynthError with the log's last lines."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise SynthError(f"{what} failed (exit {proc.returncode}); see {log}: " + " | ".join(tail))
