@@ -172,36 +172,48 @@ def threshold(*, num: int, win: int, rows: int, levels: int, threshold_bits: int
     )
 
 
-def frame_buffer(elements: int, win: int, bits: int) -> tuple[int, Cost]:
-    """A whole input frame buffered by the sliding window or pooling kernel: (cycles to fill it, memory)."""
-    return (elements // win) * port_cycles(win), memory(elements, bits)
+def swg_contiguous(*, c: int, kw: int, simd: int, groups: int, dw: int) -> bool:
+    """Whether every window word of the sliding window is SIMD consecutive frame addresses (hls/fpgaq/swg.h)."""
+    cg = c // groups
+    return cg % simd == 0 or (groups == 1 and dw == 1 and simd % c == 0 and kw % (simd // c) == 0)
 
 
-def swg(*, c, h, w, kh, kw, oh, ow, win, simd, bits) -> Cost:
-    """Sliding-window generator (hls/fpgaq/swg.h): fill the frame, then OH*OW windows of C*KH*KW elements,
-    SIMD per word; each word reads SIMD elements of the frame buffer, two per cycle [UG473]. 300 LUTs base
-    [FINN ConvolutionInputGenerator_rtl], address arithmetic and a SIMD-lane multiplexer [ours]."""
-    fill, buf = frame_buffer(c * h * w, win, bits)
-    k = c * kh * kw
-    cycles = fill + oh * ow * (k // simd) * port_cycles(simd)
+def swg(*, c, h, w, kh, kw, oh, ow, win, simd, bits, groups=1, dw=1) -> Cost:
+    """Sliding-window generator (hls/fpgaq/swg.h): fill the frame as rows of SIMD elements (one input word per
+    cycle, or WIN/SIMD cycles when wider; a WIN that neither divides nor is divided by SIMD is first converted to
+    gcd(WIN, SIMD) by the planner), then OH*OW windows of C*KH*KW elements, SIMD per word: one word per cycle
+    when the word's elements are consecutive addresses (two rows through the memory's two ports), else one row
+    per element, two per cycle [UG473]. 300 LUTs base [FINN ConvolutionInputGenerator_rtl], the row memory, the
+    row assembly and lane selection [ours]."""
+    frame = c * h * w
+    if win % simd and simd % win:
+        win = math.gcd(win, simd)
+    fill = (frame // win) * max(1, win // simd)
+    per_word = 1 if swg_contiguous(c=c, kw=kw, simd=simd, groups=groups, dw=dw) else port_cycles(simd)
+    cycles = fill + oh * ow * (c * kh * kw // simd) * per_word
+    rows = memory(math.ceil(frame / simd), simd * bits)
     return Cost(
         cycles=cycles,
-        lut=300 + buf.lut + simd * (bits + 24),
-        ff=150 + simd * bits,
-        bram18=buf.bram18,
+        lut=300 + rows.lut + simd * (3 * bits + 24),
+        ff=150 + 3 * simd * bits,
+        bram18=rows.bram18,
     )
 
 
-def pool(*, c, h, w, kh, kw, oh, ow, win, in_bits, out_bits) -> Cost:
-    """Max or sum pooling (hls/fpgaq/pool.h): fill the frame, then OH*OW*C outputs reading KH*KW elements each,
-    two per cycle [UG473]; a comparator or adder per window element [ours]."""
-    fill, buf = frame_buffer(c * h * w, win, in_bits)
-    cycles = fill + oh * ow * c * port_cycles(kh * kw)
+def pool(*, c, h, w, kh, kw, oh, ow, win, in_bits, out_bits, dilated=False) -> Cost:
+    """Max or sum pooling (hls/fpgaq/pool.h), L = win channels per word: fill the frame into KH*KW banks of
+    L-channel words (one word per cycle), then OH*OW*C/L output words, each reading every bank once (two reads
+    per bank and cycle with dilation [UG473]); a comparator or adder per window element and lane [ours]."""
+    frame = c * h * w
+    per_word = port_cycles(kh * kw) if dilated else 1
+    cycles = frame // win + oh * ow * (c // win) * per_word
+    rows = math.ceil(h / kh) * math.ceil(w / kw) * (c // win)
+    bank = memory(rows, win * in_bits)
     return Cost(
         cycles=cycles,
-        lut=150 + buf.lut + kh * kw * (out_bits + 1),
-        ff=100 + 2 * out_bits,
-        bram18=buf.bram18,
+        lut=150 + kh * kw * (bank.lut + win * (out_bits + 1)),
+        ff=100 + 2 * win * out_bits,
+        bram18=kh * kw * bank.bram18,
     )
 
 

@@ -60,17 +60,21 @@ def call_cost(call: Call, types: _Types) -> Cost:
             num=num, win=win, rows=rows, levels=levels, threshold_bits=types.bits(t[5]), out_bits=types.bits(t[6])
         )
     if f == "swg":
-        c, h, w, kh, kw, _, _, _, _, _, _, oh, ow, win, simd = _ints(t, 15)
-        return models.swg(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=types.bits(t[15]))
+        c, h, w, kh, kw, _, _, _, dw, _, _, oh, ow, groups, win, simd = _ints(t, 16)
+        return models.swg(
+            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=types.bits(t[16]), groups=groups, dw=dw
+        )
     if f in ("maxpool", "sumpool"):
+        dilated = False
         if f == "maxpool":
-            c, h, w, kh, kw, _, _, _, _, _, _, oh, ow, win = _ints(t, 14)
-            ti, to = t[14], t[15]
+            c, h, w, kh, kw, _, _, dh, dw, _, _, oh, ow, win = _ints(t, 14)
+            ti, to, dilated = t[14], t[15], dh > 1 or dw > 1
         else:
             _, c, h, w, kh, kw, _, _, _, _, oh, ow, win = _ints(t, 13)
             ti, to = t[13], t[14]
+        bits_in, bits_out = types.bits(ti), types.bits(to)
         return models.pool(
-            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, in_bits=types.bits(ti), out_bits=types.bits(to)
+            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, in_bits=bits_in, out_bits=bits_out, dilated=dilated
         )
     if f == "dwc":
         num, in_w, out_w = _ints(t, 3)

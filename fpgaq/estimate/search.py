@@ -83,6 +83,9 @@ class _Layers:
             return self.width(node.inputs[0], folding)
         if isinstance(node, (ir.Reshape, ir.Transpose)):
             return self.width(node.inputs[0], folding)
+        if isinstance(node, (ir.MaxPool, ir.SumPool)):  # pool.h: a divisor of the channels per word
+            src = self.width(node.inputs[0], folding)
+            return math.gcd(src if src is not None else 1, self.graph.tensors[node.inputs[0]].shape[0])
         return 1
 
     def candidates(self, node, folding: dict, cycles_max: int | None) -> list[Candidate]:
@@ -168,7 +171,11 @@ class _Layers:
         else:
             (c, h, w), (kh, kw), (oh, ow) = shape, node.kernel, out_shape[1:]
         bits = self.graph.tensors[node.inputs[0]].dtype.bits
-        return models.pool(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, in_bits=bits, out_bits=bits)
+        lanes = math.gcd(win, c)  # the planner converts to a divisor of the channels
+        dilated = any(d > 1 for d in getattr(node, "dilations", ()))
+        return models.pool(
+            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=lanes, in_bits=bits, out_bits=bits, dilated=dilated
+        )
 
     def _swg(self, node: ir.Conv, win: int, simd: int) -> models.Cost:
         shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
@@ -177,7 +184,10 @@ class _Layers:
         else:
             (c, h, w), (kh, kw), (oh, ow) = shape, node.weight.shape[2:], out_shape[1:]
         bits = self.graph.tensors[node.inputs[0]].dtype.bits
-        return models.swg(c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits)
+        dw = node.dilations[-1]
+        return models.swg(
+            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits, groups=node.group, dw=dw
+        )
 
     def score(self, cost: models.Cost) -> float | None:
         return resource_score(cost.asdict(), self.limit)

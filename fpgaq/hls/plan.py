@@ -253,15 +253,18 @@ class Planner:
         out_shape = self.graph.tensors[node.output].shape
         port = self.take(node.inputs[0], None, layout.channels_last(shape))
         _, simd = self.folding[node.name]
+        if port.width % simd and simd % port.width:  # swg.h assembles rows of SIMD from words of WIN
+            port = self.convert(port, math.gcd(port.width, simd), self.numel(node.inputs[0]), node.inputs[0])
         geo = geometry(shape, out_shape, node.weight.shape[2:], node.strides, node.dilations, node.pads)
         win = self.stream(port.ctype, simd, int(np.prod(out_shape[1:])) * node.weight[0].size * node.group)
         self.call(
             "swg",
-            geo + [port.width, simd, port.ctype],
+            geo + [node.group, port.width, simd, port.ctype],
             [port.stream, win, f"{port.ctype}({node.pad_value})"],
             node.name,
         )
-        rows = node.weight.reshape(node.weight.shape[0], -1)
+        # weight columns in the window's order (kh, kw, then the group's input channels)
+        rows = np.moveaxis(node.weight, 1, -1).reshape(node.weight.shape[0], -1)
         self._mvu(
             node,
             Port(win, simd, None, port.ctype),
@@ -295,6 +298,8 @@ class Planner:
         shape = self.graph.tensors[node.inputs[0]].shape
         out_shape = self.graph.tensors[node.output].shape
         port = self.take(node.inputs[0], None, layout.channels_last(shape))
+        lanes = math.gcd(port.width, shape[0])  # channels per word: a divisor of the channels (pool.h)
+        port = self.convert(port, lanes, self.numel(node.inputs[0]), node.inputs[0])
         dil = getattr(node, "dilations", (1,) * len(node.kernel))
         geo = geometry(shape, out_shape, node.kernel, node.strides, dil, node.pads)
         out_type = self.graph.tensors[node.output].dtype
@@ -302,14 +307,14 @@ class Planner:
             geo = [self.layer_id(node.name)] + geo[:7] + geo[9:]  # no dilation parameters
             out_type = IntType(out_type.bits + self.acc_delta.get(node.name, (0, 0))[1], out_type.signed)
         out_t = ctype(out_type)
-        s = self.stream(out_t, 1, self.numel(node.output))
-        self.call(func, geo + [port.width, port.ctype, out_t] + extra_targs, [port.stream, s] + extra_args, node.name)
+        s = self.stream(out_t, lanes, self.numel(node.output))
+        self.call(func, geo + [lanes, port.ctype, out_t] + extra_targs, [port.stream, s] + extra_args, node.name)
         tensor_t = ctype(self.graph.tensors[node.output].dtype)
         if tensor_t != out_t:  # a test narrowed the sum (acc_delta): convert back to the tensor's declared type
-            wide = self.stream(tensor_t, 1, self.numel(node.output))
-            self.call("dwc", [self.numel(node.output), 1, 1, out_t, tensor_t], [s, wide], node.name)
+            wide = self.stream(tensor_t, lanes, self.numel(node.output))
+            self.call("dwc", [self.numel(node.output), lanes, lanes, out_t, tensor_t], [s, wide], node.name)
             s, out_t = wide, tensor_t
-        self.publish(node.output, Port(s, 1, layout.channels_last(out_shape), out_t))
+        self.publish(node.output, Port(s, lanes, layout.channels_last(out_shape), out_t))
 
     def plan_maxpool(self, node: ir.MaxPool) -> None:
         channels = self.graph.tensors[node.inputs[0]].shape[0]

@@ -110,8 +110,24 @@ def test_width_converter_moves_gcd_elements_per_cycle():
 
 
 def test_frame_buffered_kernels_count_fill_and_reads():
-    # 8x8x16 frame read one element per cycle, then 8x8 windows of 144 elements, 8 per word, 2 reads per cycle
+    # 8x8x16 frame, one element per cycle into 8 banks; 8x8 windows of 144 elements, 8 consecutive channels per
+    # word (one word per cycle)
     swg = models.swg(c=16, h=8, w=8, kh=3, kw=3, oh=8, ow=8, win=1, simd=8, bits=4)
-    assert swg.cycles == 1024 + 64 * 18 * 4
+    assert swg.cycles == 1024 + 64 * 18
+    # 32x32x3 frame from 8-element words (converted to gcd(8, 27) = 1 per cycle); SIMD 27 spans kernel rows
+    wide = models.swg(c=3, h=32, w=32, kh=3, kw=3, oh=30, ow=30, win=8, simd=27, bits=8)
+    assert wide.cycles == 3072 + 900 * 14
+    # SIMD 9 = one kernel row of 3 pixels x 3 channels: consecutive; words of 3 fill rows of 9
+    row = models.swg(c=3, h=32, w=32, kh=3, kw=3, oh=30, ow=30, win=3, simd=9, bits=8)
+    assert row.cycles == 3072 // 3 + 900 * 3
+    # words of 16 into rows of 4: 4 cycles per word
+    assert models.swg(c=16, h=8, w=8, kh=3, kw=3, oh=8, ow=8, win=16, simd=4, bits=4).cycles == 64 * 4 + 64 * 36
+    # grouped: 4 channels per group, SIMD 2 divides it; SIMD 8 crosses groups
+    assert models.swg_contiguous(c=8, kw=3, simd=2, groups=2, dw=1)
+    assert not models.swg_contiguous(c=8, kw=3, simd=8, groups=2, dw=1)
+    assert not models.swg_contiguous(c=2, kw=2, simd=4, groups=1, dw=2)  # dilated columns are not neighbours
+    # pooling: 8x8x16 frame, 2 channels per word in and out, every bank read once per output word
     pool = models.pool(c=16, h=8, w=8, kh=2, kw=2, oh=4, ow=4, win=2, in_bits=4, out_bits=4)
-    assert pool.cycles == 512 + 16 * 16 * 2
+    assert pool.cycles == 512 + 16 * 8
+    dilated = models.pool(c=16, h=8, w=8, kh=2, kw=2, oh=4, ow=4, win=2, in_bits=4, out_bits=4, dilated=True)
+    assert dilated.cycles == 512 + 16 * 8 * 2
