@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from fpgaq.hls.plan_data import LINEAR_MAX_LEVELS
+
 LUTRAM_MAX_DEPTH = 128  # [FINN-R]: weights of at most 128 words per memory go to LUTRAM (c2), deeper to BRAM
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words
 DSP_MIN_OPERAND_BITS = 5  # [ours] a product goes to a DSP48 when both operands have at least 5 bits
@@ -83,9 +85,6 @@ def port_cycles(accesses: int) -> int:
 def uses_dsp(weight_bits: int, input_bits: int) -> bool:
     """[ours] HLS binds narrow products (4 bits or fewer on one side) to LUTs, wider ones to DSP48s."""
     return min(weight_bits, input_bits) >= DSP_MIN_OPERAND_BITS
-
-
-LINEAR_MAX_LEVELS = 64  # hls/fpgaq/threshold.h: up to 64 levels compare in parallel, above that binary search
 
 
 def comparators(levels: int, bits: int) -> int:

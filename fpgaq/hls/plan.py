@@ -14,6 +14,7 @@ import numpy as np
 from fpgaq.bounds import prefix_range
 from fpgaq.hls import layout
 from fpgaq.hls.plan_data import (
+    LINEAR_MAX_LEVELS,
     Call,
     Const,
     Plan,
@@ -51,13 +52,21 @@ class Planner:
         self.plan.streams.append(Stream(name, elem, width, num // width))
         return name
 
-    def const(self, name: str, elem: str, values) -> str:
-        self.plan.consts.append(Const(name, elem, np.asarray(values)))
+    def const(self, name: str, elem: str, values, cyclic=None) -> str:
+        pragmas = []
+        if cyclic is not None and cyclic[1] > 1:
+            pragmas.append(f"ARRAY_PARTITION variable = {name} cyclic factor = {cyclic[1]} dim = {cyclic[0]}")
+        self.plan.consts.append(Const(name, elem, np.asarray(values), None, pragmas))
         return name
 
-    def table(self, name: str, values, t: IntType) -> str:
-        """An integer table stored as type t; returns its element type name (name_t)."""
-        const = Const(name, ctype(t), np.asarray(values), c_storage(t))
+    def table(self, name: str, values, t: IntType, reshape=(), cyclic=None) -> str:
+        """An integer table stored as type t; returns its element type name (name_t). reshape: dimensions packed
+        into one memory word; cyclic (dim, factor): a dimension split into `factor` memories (synthesis only)."""
+        values = np.asarray(values)
+        pragmas = [f"ARRAY_RESHAPE variable = {name} complete dim = {d}" for d in reshape if values.shape[d - 1] > 1]
+        if cyclic is not None and cyclic[1] > 1:
+            pragmas.append(f"ARRAY_PARTITION variable = {name} cyclic factor = {cyclic[1]} dim = {cyclic[0]}")
+        const = Const(name, ctype(t), values, c_storage(t), pragmas)
         self.plan.consts.append(const)
         return const.type_name
 
@@ -193,8 +202,10 @@ class Planner:
         levels = th.thresholds.shape[-1]
         thr = th.thresholds.reshape(-1, levels)[rows]
         t = f"thr_{th.name}"
-        t_type = self.table(t, thr, const_type(thr, th.name))
-        n = self.const(f"neg_{th.name}", "bool", th.sign.reshape(-1)[rows] < 0)
+        pe = self.folding[node.name][0]
+        parallel = [2] if levels <= LINEAR_MAX_LEVELS else []  # all levels of a row compared at once
+        t_type = self.table(t, thr, const_type(thr, th.name), reshape=parallel, cyclic=(1, pe))
+        n = self.const(f"neg_{th.name}", "bool", th.sign.reshape(-1)[rows] < 0, cyclic=(1, pe))
         act_type = f"fpgaq::ThresholdActivation<{len(rows)}, {levels}, {t_type} >"
         act = self.const(f"act_{th.name}", act_type, np.array([t, n, th.base], dtype=object))
         return act, act_type, th.output
@@ -204,14 +215,14 @@ class Planner:
         oc, k = weight_rows.shape
         ocg, kg = oc // groups, k
         nf, sf = ocg // pe, kg // simd
-        w = weight_rows.reshape(groups, nf, pe, sf, simd).transpose(2, 0, 1, 3, 4).reshape(pe, groups * nf * sf, simd)
+        w = weight_rows.reshape(groups, nf, pe, sf, simd).transpose(0, 1, 3, 2, 4).reshape(groups * nf * sf, pe * simd)
         inner, outer = self._accumulator_types(node, weight_rows, port_in, simd)
         act, act_type, out_tensor = self._activation(node)
         out_t = ctype(self.graph.tensors[out_tensor].dtype)
         wname, bname = f"w_{node.name}", f"b_{node.name}"
-        w_type = self.table(wname, w, const_type(w, node.name))
+        w_type = self.table(wname, w, const_type(w, node.name), reshape=[2])
         bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
-        b_type = self.table(bname, bias, const_type(bias, node.name))
+        b_type = self.table(bname, bias, const_type(bias, node.name), cyclic=(1, pe))
         s = self.stream(out_t, pe, nv * oc)
         ident = self.layer_id(node.name)
         targs = [ident, nv, groups, kg, ocg, simd, pe, port_in.ctype, w_type, b_type, ctype(inner), ctype(outer)]
@@ -282,8 +293,10 @@ class Planner:
         levels = node.thresholds.shape[-1]
         thr = node.thresholds.reshape(-1, levels)[rows]
         t = f"thr_{node.name}"
-        t_type = self.table(t, thr, const_type(thr, node.name))
-        n = self.const(f"neg_{node.name}", "bool", node.sign.reshape(-1)[rows] < 0)
+        parallel = [2] if levels <= LINEAR_MAX_LEVELS else []
+        lanes = port.width if len(rows) % port.width == 0 else 1
+        t_type = self.table(t, thr, const_type(thr, node.name), reshape=parallel, cyclic=(1, lanes))
+        n = self.const(f"neg_{node.name}", "bool", node.sign.reshape(-1)[rows] < 0, cyclic=(1, lanes))
         out_t = ctype(self.graph.tensors[node.output].dtype)
         s = self.stream(out_t, port.width, self.numel(node.output))
         self.call(

@@ -13,6 +13,7 @@ from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
 
 MAX_CONST_BITS = 63
+LINEAR_MAX_LEVELS = 64  # hls/fpgaq/threshold.h: up to 64 levels compare in parallel, above that binary search
 
 
 def ctype(t: IntType) -> str:
@@ -53,6 +54,7 @@ class Const:
     ctype: str
     values: np.ndarray  # its shape gives the C array dimensions
     storage: str | None = None
+    pragmas: list = field(default_factory=list)  # memory layout for synthesis (ARRAY_RESHAPE / ARRAY_PARTITION)
 
     @property
     def type_name(self) -> str:

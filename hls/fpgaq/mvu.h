@@ -2,8 +2,8 @@
 //
 // Computes NV vectors per frame. The weight matrix is split into G groups (grouped and depthwise
 // convolutions; G = 1 for dense layers): output channel o = g * OCG + j uses inputs g * KG .. g * KG + KG - 1.
-// Weights are stored w[PE][fold][SIMD] with fold = (g * NF + nf) * SF + sf, NF = OCG / PE, SF = KG / SIMD:
-// the PE and SIMD dimensions are partitioned so one fold is read in one cycle. The input vector arrives as
+// Weights are stored w[fold][PE * SIMD] with fold = (g * NF + nf) * SF + sf, NF = OCG / PE, SF = KG / SIMD: one
+// memory word of PE * SIMD weights per fold (the top level reshapes the second dimension), read in one cycle. The input vector arrives as
 // G * SF words of SIMD elements (group order), is buffered on the first neuron fold of its group and reused.
 // Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
 // range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
@@ -19,7 +19,7 @@ namespace fpgaq {
 template <int ID, int NV, int G, int KG, int OCG, int SIMD, int PE, typename TI, typename TW, typename TB,
           typename TS, typename TA, typename TO, typename ACT>
 void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
-         const TW w[PE][G * (OCG / PE) * (KG / SIMD)][SIMD], const TB bias[G * OCG], const ACT& act) {
+         const TW w[G * (OCG / PE) * (KG / SIMD)][PE * SIMD], const TB bias[G * OCG], const ACT& act) {
     const int SF = KG / SIMD;
     const int NF = OCG / PE;
     TI buf[G * SF][SIMD];
@@ -47,8 +47,8 @@ void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
             FPGAQ_SHADOW(long long tile_exact = 0;)
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                tile += w[p][fold][s] * buf[g * SF + sf][s];
-                FPGAQ_SHADOW(tile_exact += (long long)w[p][fold][s] * (long long)buf[g * SF + sf][s];)
+                tile += w[fold][p * SIMD + s] * buf[g * SF + sf][s];
+                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)buf[g * SF + sf][s];)
                 FPGAQ_CHECK(tile, tile_exact, ID, channel);
             }
             TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
