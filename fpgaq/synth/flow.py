@@ -4,7 +4,8 @@ vitis backend: DIR/hls/run_hls.tcl through vitis_hls (csynth_design, export_desi
 reports go into report.json next to the estimates with their ratio; DIR/deploy gets the PYNQ driver. With
 --bitstream: DIR/vivado/build_bitstream.tcl (a block design for the board) through vivado in batch mode, which
 writes DIR/deploy/fpgaq.bit and fpgaq.hwh.
-finn backend: DIR/model.onnx through finn-plus's build_dataflow for the board and clock (DIR/finn/build.py).
+finn backend: DIR/model.onnx through finn-plus's build flow for the board and clock: DIR/finn/build.yaml (a
+DataflowBuildConfig) run by finn-plus's command line, `finn build build.yaml MODEL --batch`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fpgaq.hls.build import MARKER, write_atomic, write_report
 from fpgaq.hls.codegen import IP_VLNV, PROJECT, TOP, environment
 from fpgaq.resources import data_dir
 from fpgaq.synth.csynth import synthesis_report
-from fpgaq.synth.tools import SynthError, finn_python, require, run
+from fpgaq.synth.tools import SynthError, finn_command, require, run
 
 BACKENDS = ("vitis", "finn")
 DESIGN = "fpgaq"  # block design name: DIR/deploy/fpgaq.bit, fpgaq.hwh
@@ -42,7 +43,7 @@ def _load(build_dir: Path) -> dict:
 
 def _render(template: str, **context) -> str:
     env = environment()
-    env.filters["pystr"] = lambda s: repr(str(s))
+    env.filters["yamlstr"] = lambda s: json.dumps(str(s))  # a JSON string is a valid YAML scalar
     return env.get_template(template).render(version=__version__, **context)
 
 
@@ -108,15 +109,15 @@ def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> 
 
 
 def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
-    python = finn_python()
+    finn = finn_command()
     if board.name not in FINN_BOARDS:
         raise SynthError(f"the finn backend knows no board for {board.name}; it supports {', '.join(FINN_BOARDS)}")
     model = build_dir / "model.onnx"
     if not model.is_file():
         raise SynthError(f"{model} is missing: rebuild with `fpgaq build` (it keeps a copy of the model for FINN)")
     clock_ns = report["board"]["clock_ns"]
-    script = _render(
-        "finn_build.py.j2",
+    config = _render(
+        "finn_build.yaml.j2",
         board=board,
         model_name=report["model"],
         clock_ns=f"{clock_ns:g}",
@@ -126,9 +127,14 @@ def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
         model=str(model.resolve()),
         bitstream=bitstream,
     )
-    write_atomic(build_dir / "finn" / "build.py", script)
+    write_atomic(build_dir / "finn" / "build.yaml", config)
     with progress.step("FINN: build_dataflow (minutes to hours)"):
-        run([python, "build.py"], build_dir / "finn", build_dir / "synth" / "finn.log", "FINN build_dataflow")
+        run(
+            [finn, "build", "build.yaml", str(model.resolve()), "--batch"],
+            build_dir / "finn",
+            build_dir / "synth" / "finn.log",
+            "FINN build",
+        )
     output = build_dir / "finn" / "output"
     summary = {"tool": "finn", "output_dir": str(output.relative_to(build_dir))}
     estimate = output / "report" / "estimate_network_performance.json"

@@ -30,16 +30,21 @@ def require(tool: str, purpose: str) -> str:
     return path
 
 
-def finn_python() -> str:
-    """The Python of finn-plus's own virtual environment: $FINN_PYTHON, else the toolchain image's."""
+def finn_command() -> str:
+    """finn-plus's command line (`finn`) beside the Python of its own virtual environment: $FINN_PYTHON, else
+    the toolchain image's. FINN needs its settings initialised by that command, not a bare python."""
     candidates = [os.environ.get("FINN_PYTHON"), IMAGE_FINN_PYTHON]
     for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
+        if not candidate:
+            continue
+        finn = Path(candidate).parent / "finn"
+        if finn.is_file() and os.access(finn, os.X_OK):
+            return str(finn)
     docker = DOCKER_HINT.replace("fpgaq synth DIR", "fpgaq synth DIR --backend finn")
     raise SynthError(
         "finn-plus not found: set FINN_PYTHON to the python of a virtual environment with finn-plus installed "
-        f"(it pins its own brevitas/onnx), or run: {docker}"
+        "(its `finn` command is used) "
+        f"- it pins its own brevitas/onnx -, or run: {docker}"
     )
 
 

@@ -1,9 +1,10 @@
-"""Fake vitis_hls, vivado and FINN python executables for the synthesis tests.
+"""Fake vitis_hls, vivado and finn executables for the synthesis tests.
 
 Each records its arguments and working directory (JSON lines in $FAKE_TOOL_LOG), checks the script it was
 given, and writes what the real tool writes, in the real tool's formats: Vitis HLS's csynth XML reports (from
 fixtures/csynth.xml) and exported IP; Vivado's bitstream and hardware handoff, copied by the script's own
-`file copy` commands; FINN's estimate report. $FAKE_FAIL=<tool> makes that tool fail like the real one.
+`file copy` commands; finn-plus's `finn build` estimate report. $FAKE_FAIL=<tool> makes that tool fail like
+the real one.
 """
 
 from __future__ import annotations
@@ -126,13 +127,15 @@ def vivado() -> None:
             shutil.copyfile(src, dst)
 
 
-def finn_python() -> None:
+def finn() -> None:
     args = sys.argv[1:]
-    assert args == ["build.py"], args
-    script = Path("build.py").read_text()
-    assert "build.build_dataflow_cfg(" in script
+    assert args[0] == "build" and args[1] == "build.yaml" and args[3:] == ["--batch"], args
+    assert Path(args[2]).is_file(), "the model"
+    config = Path("build.yaml").read_text()
+    for key in ("output_dir:", "synth_clk_period_ns:", "board:", "shell_flow_type: vivado_zynq", "target_fps:"):
+        assert key in config, key
     _fail_if_asked("finn")
-    output = Path(re.search(r"output_dir='([^']+)'", script).group(1))
+    output = Path(json.loads(re.search(r"^output_dir: (.+)$", config, re.M).group(1)))
     (output / "report").mkdir(parents=True, exist_ok=True)
     (output / "report" / "estimate_network_performance.json").write_text(
         json.dumps({"critical_path_cycles": 100, "max_cycles": 24, "estimated_throughput_fps": 4166666.67})
@@ -141,4 +144,4 @@ def finn_python() -> None:
 
 def main(name: str) -> None:
     _record(name)
-    {"vitis_hls": vitis_hls, "vivado": vivado, "python": finn_python}[name]()
+    {"vitis_hls": vitis_hls, "vivado": vivado, "finn": finn}[name]()

@@ -164,20 +164,24 @@ def test_not_a_build_folder_and_bad_arguments(tmp_path, build_dir):
 
 def test_finn_backend(build_dir, tmp_path, monkeypatch):
     bin_dir = tmp_path / "finnenv" / "bin"
-    fakes.install(bin_dir, ("python",))
+    fakes.install(bin_dir, ("finn",))
     log = tmp_path / "tools.jsonl"
     monkeypatch.setenv("FAKE_TOOL_LOG", str(log))
-    monkeypatch.setenv("FINN_PYTHON", str(bin_dir / "python"))
+    monkeypatch.setenv("FINN_PYTHON", str(bin_dir / "python"))  # finn-plus's `finn` lies beside its python
     report = synth(build_dir, backend="finn")
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert calls == [{"tool": "python", "argv": ["build.py"], "cwd": str(build_dir / "finn")}]
-    script = (build_dir / "finn" / "build.py").read_text()
-    assert "board='Pynq-Z2'" in script and "synth_clk_period_ns=10," in script
-    assert f"build.build_dataflow_cfg('{(build_dir / 'model.onnx').resolve()}', cfg)" in script
-    assert (build_dir / "model.onnx").read_bytes()[:2]  # fpgaq build kept the model for FINN
+    model = str((build_dir / "model.onnx").resolve())
+    assert calls == [
+        {"tool": "finn", "argv": ["build", "build.yaml", model, "--batch"], "cwd": str(build_dir / "finn")}
+    ]
+    config = (build_dir / "finn" / "build.yaml").read_text()
+    assert 'board: "Pynq-Z2"' in config and "synth_clk_period_ns: 10\n" in config
+    assert f"target_fps: {int(report['totals']['fps'])}" in config and "  - bitfile" not in config
     assert report["synthesis"]["finn_estimate"]["max_cycles"] == 24
-    monkeypatch.setenv("FINN_PYTHON", str(tmp_path / "none"))
-    monkeypatch.setattr("fpgaq.synth.tools.IMAGE_FINN_PYTHON", str(tmp_path / "none"))
+    synth(build_dir, backend="finn", bitstream=True)
+    assert "  - bitfile\n  - pynq_driver\n  - deployment_package" in (build_dir / "finn" / "build.yaml").read_text()
+    monkeypatch.setenv("FINN_PYTHON", str(tmp_path / "none" / "python"))
+    monkeypatch.setattr("fpgaq.synth.tools.IMAGE_FINN_PYTHON", str(tmp_path / "none" / "python"))
     with pytest.raises(SynthError, match="finn-plus not found: set FINN_PYTHON"):
         synth(build_dir, backend="finn")
 
