@@ -211,7 +211,7 @@ def main():
         "fpgaq's cycle model is FINN's ((MH/PE)(MW/SIMD) per MVU) plus every other kernel of the stream plan "
         "(AXI-Stream unpacking, width converters); the MVU LUT/BRAM/DSP models are FINN-R's with fpgaq's exact "
         "accumulator widths. Totals add flip-flops, FIFOs and control (our models). Search rows: "
-        "`--target-fps 1562500` and `--target-fps max` on the PYNQ-Z1 (each resource within 85%).\n\n"
+        "`--target-fps` at FINN's rate and `--target-fps max` on the PYNQ-Z1 (each resource within 85%).\n\n"
         + table
         + "\n\n"
         + "\n".join(f"- {n}" for n in notes)
