@@ -149,6 +149,11 @@ class Host:
     def dequantize(self, codes) -> np.ndarray:
         return dequantize(codes, self._quant, self._steps)
 
+    def frame_bytes(self, side: str) -> int:
+        """Bytes of one frame's AXI-Stream words on the "input" or "output" side."""
+        a = self.axis[side]
+        return a["num"] // a["pack"] * a["word"] // 8
+
     def pack_input(self, codes) -> np.ndarray:
         a = self.axis["input"]
         return pack_words(codes, a["order"], a["pack"], a["bits"], a["word"])

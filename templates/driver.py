@@ -35,9 +35,8 @@ class FpgaqAccelerator:
         self.dma = self.overlay.dma
         self.accel = self.overlay.accel
         self.batch = int(batch)
-        axis = self.host.axis
-        self.in_frame_bytes = axis["input"]["num"] // axis["input"]["pack"] * axis["input"]["word"] // 8
-        self.out_frame_bytes = axis["output"]["num"] // axis["output"]["pack"] * axis["output"]["word"] // 8
+        self.in_frame_bytes = self.host.frame_bytes("input")
+        self.out_frame_bytes = self.host.frame_bytes("output")
         self._batch_register = None
         self._running = False
 

@@ -171,9 +171,7 @@ class CSim:
     def run_words(self, data: np.ndarray) -> np.ndarray:
         """Raw AXI-Stream bytes (N, input bytes per frame) -> output bytes (N, output bytes per frame), as a DMA
         would move them through the accelerator (the layout fpgaq.host.pack_words writes)."""
-        axis = self.host.axis
-        in_bytes = axis["input"]["num"] // axis["input"]["pack"] * axis["input"]["word"] // 8
-        out_bytes = axis["output"]["num"] // axis["output"]["pack"] * axis["output"]["word"] // 8
+        in_bytes, out_bytes = self.host.frame_bytes("input"), self.host.frame_bytes("output")
         data = np.ascontiguousarray(data, dtype=np.uint8)
         if data.ndim != 2 or data.shape[1] != in_bytes:
             raise CSimError(f"input words must be (N, {in_bytes}) bytes, not {data.shape}")

@@ -71,9 +71,7 @@ def test_driver_equals_the_csimulation(built, exported, tmp_path, monkeypatch, n
     shutil.copytree(out, write_driver_to)
     write_driver(write_driver_to)
     sim = CSim(write_driver_to)
-    axis = sim.host.axis
-    in_frame = axis["input"]["num"] // axis["input"]["pack"] * axis["input"]["word"] // 8
-    out_frame = axis["output"]["num"] // axis["output"]["pack"] * axis["output"]["word"] // 8
+    in_frame, out_frame = sim.host.frame_bytes("input"), sim.host.frame_bytes("output")
     log: list = []
     monkeypatch.setitem(sys.modules, "pynq", _fake_pynq(sim, in_frame, out_frame, log))
     monkeypatch.syspath_prepend(str(write_driver_to / "deploy"))
