@@ -101,12 +101,12 @@ class _Layers:
             th = self.fused[node.name][0]
             out_tensor, levels = th.output, th.thresholds.shape[-1]
             thr_bits, out_bits = const_type(th.thresholds, th.name).bits, g.tensors[th.output].dtype.bits
-        from_input = self.width(node.inputs[0], folding) is None
+        producer_width = self.width(node.inputs[0], folding)
         result = []
         for pe in divisors(oc):
             for simd in divisors(k):
-                in_width = self.width(node.inputs[0], folding)
-                if from_input:  # the planner packs the graph input for a first dense layer's SIMD
+                in_width = producer_width
+                if in_width is None:  # the planner packs the graph input for a first dense layer's SIMD
                     prefer = None if isinstance(node, ir.Conv) else simd
                     in_width = pack_for(self.numel(node.inputs[0]), src.dtype.bits, prefer)
                 cost = models.mvu(
