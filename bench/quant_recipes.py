@@ -37,6 +37,7 @@ from digits_mlp import digits_split  # noqa: E402
 
 from bench.report import write_section  # noqa: E402
 from fpgaq.bounds import datatype_bound_bits  # noqa: E402
+from fpgaq.data import train  # noqa: E402
 from fpgaq.quant import axe, bias_compensation, ptq  # noqa: E402
 
 
@@ -303,15 +304,7 @@ def quanttune_table(lines, epochs: int = 30):
     ]
     for setting, outlier in (("plain", 1.0), ("outlier channel x30", 30.0)):
         torch.manual_seed(0)
-        model = Encoder(outlier=outlier)
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        model.train()
-        for _ in range(epochs):
-            for idx in torch.randperm(len(xt)).split(64):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-                opt.step()
-        model.eval()
+        model = train(Encoder(outlier=outlier), xt, yt, epochs=epochs, seed=None)
         tuned = quanttune(copy.deepcopy(model), xt, yt, epochs=5, lam=1.0, lr=1e-3)
         for name, m in (("baseline", model), ("QuantTune", tuned)):
             base = accuracy(m, xe, y_te)

@@ -16,11 +16,13 @@ def digits_split(seed: int = 0):
     return train_test_split(x, data.target, test_size=0.25, random_state=seed, stratify=data.target)
 
 
-def train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int = 40, seed: int = 0, lr: float = 3e-3):
-    """Adam on cross-entropy, batches of 64; returns the model in eval mode."""
-    torch.manual_seed(seed)
+def train(model: torch.nn.Module, x, y, epochs: int = 40, seed: int | None = 0, lr: float = 3e-3):
+    """Adam on cross-entropy, batches of 64 (x, y: arrays or tensors); returns the model in eval mode. seed None
+    leaves the random state as the caller set it."""
+    if seed is not None:
+        torch.manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y).long()
     model.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(xt)).split(64):
