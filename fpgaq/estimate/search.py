@@ -23,7 +23,7 @@ from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
 from fpgaq.hls.folding import fold_limits, resolve_folding
 from fpgaq.hls.layout import divisors
 from fpgaq.hls.plan import Planner, make_plan
-from fpgaq.hls.plan_data import const_type, pack_for
+from fpgaq.hls.plan_data import const_type, geometry, pack_for
 from fpgaq.ir import graph as ir
 
 MAX_UTILIZATION = 0.85  # a design above 85% of a resource rarely routes at the board's clock
@@ -164,27 +164,24 @@ class _Layers:
                 cycles.append((fastest, f"swg of {user.name!r}"))
         return cycles
 
-    def _pool(self, node, win: int) -> models.Cost:
+    def _geometry(self, node, kernel) -> list[int]:
+        """[C, H, W, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW] as the planner passes it to the kernel."""
         shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
-        if len(shape) == 2:
-            (c, w), h, (kw,), kh, (ow,), oh = shape, 1, node.kernel, 1, out_shape[1:], 1
-        else:
-            (c, h, w), (kh, kw), (oh, ow) = shape, node.kernel, out_shape[1:]
+        dilations = getattr(node, "dilations", (1,) * len(kernel))
+        return geometry(shape, out_shape, kernel, node.strides, dilations, node.pads)
+
+    def _pool(self, node, win: int) -> models.Cost:
+        c, h, w, kh, kw, _, _, dh, dw, _, _, oh, ow = self._geometry(node, node.kernel)
         bits = self.graph.tensors[node.inputs[0]].dtype.bits
         lanes = math.gcd(win, c)  # the planner converts to a divisor of the channels
-        dilated = any(d > 1 for d in getattr(node, "dilations", ()))
+        dilated = dh > 1 or dw > 1
         return models.pool(
             c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=lanes, in_bits=bits, out_bits=bits, dilated=dilated
         )
 
     def _swg(self, node: ir.Conv, win: int, simd: int) -> models.Cost:
-        shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
-        if len(shape) == 2:
-            (c, w), h, (kw,), kh, (ow,), oh = shape, 1, node.weight.shape[2:], 1, out_shape[1:], 1
-        else:
-            (c, h, w), (kh, kw), (oh, ow) = shape, node.weight.shape[2:], out_shape[1:]
+        c, h, w, kh, kw, _, _, _, dw, _, _, oh, ow = self._geometry(node, node.weight.shape[2:])
         bits = self.graph.tensors[node.inputs[0]].dtype.bits
-        dw = node.dilations[-1]
         return models.swg(
             c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits, groups=node.group, dw=dw
         )
