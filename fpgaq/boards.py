@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,10 @@ _FIELDS = {
     "family": str,
     "shell": str,
     "clock_mhz": float,
+    "max_clock_mhz": float,
     "resources": dict,
 }
+_NAME = re.compile(r"[A-Za-z0-9_.:+\-]+")  # names and parts appear in Tcl and YAML (escaped, but kept plain)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Board:
     family: str
     shell: str  # zynq-ps7 (processing_system7), zynq-mpsoc (zynq_ultra_ps_e) or none (no processing system)
     clock_mhz: float
+    max_clock_mhz: float  # the fastest PL clock this board's family and speed grade run a dataflow design at
     lut: int
     ff: int
     bram18: int
@@ -68,8 +72,14 @@ def parse_board(data, source: str) -> Board:
             raise BoardError(f"{source}: key {key!r} must be {kind.__name__}, not {type(value).__name__} {value!r}")
     if data["shell"] not in SHELLS:
         raise BoardError(f"{source}: shell {data['shell']!r} is not one of {', '.join(SHELLS)}")
-    if data["clock_mhz"] <= 0:
-        raise BoardError(f"{source}: clock_mhz must be positive, not {data['clock_mhz']!r}")
+    for key in ("name", "part", "board_part", "family"):
+        if not _NAME.fullmatch(data[key]):
+            raise BoardError(f"{source}: key {key!r} may hold letters, digits and _.:+- only, not {data[key]!r}")
+    if not 0 < data["clock_mhz"] <= data["max_clock_mhz"]:
+        raise BoardError(
+            f"{source}: clock_mhz must be positive and at most max_clock_mhz ({data['max_clock_mhz']!r}), "
+            f"not {data['clock_mhz']!r}"
+        )
     resources = data["resources"]
     for key in _RESOURCES:
         if key not in resources:
@@ -82,6 +92,7 @@ def parse_board(data, source: str) -> Board:
         raise BoardError(f"{source}: unknown key 'resources.{extra[0]}'; known: {', '.join(_RESOURCES)}")
     fields = {k: data[k] for k in _FIELDS if k != "resources"}
     fields["clock_mhz"] = float(fields["clock_mhz"])
+    fields["max_clock_mhz"] = float(fields["max_clock_mhz"])
     return Board(**fields, **{k: resources[k] for k in _RESOURCES})
 
 
@@ -95,7 +106,11 @@ def known_boards(folder: Path | None = None) -> list[str]:
 
 
 def load_board(name: str, folder: Path | None = None) -> Board:
+    """The board called `name` (case-insensitive: PYNQ-Z2 is pynq-z2)."""
     files = _board_files(folder)
+    name = str(name)
+    if name not in files and name.lower() in files:
+        name = name.lower()
     if name not in files:
         raise BoardError(f"unknown board {name!r}; known: {', '.join(files)}")
     path = files[name]

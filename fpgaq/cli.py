@@ -13,11 +13,19 @@ from rich.console import Console
 
 from fpgaq import __version__
 from fpgaq.errors import FpgaqError
+from fpgaq.escape import terminal
 
 
 def _console() -> Console:
-    """A console that does not squeeze tables to 80 columns when the output is a pipe or a file."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """A console that does not squeeze tables to 80 columns when the output is a pipe or a file, and never reads
+    text as markup or emoji codes (a file may be called '[red]x.onnx')."""
+    width = None if sys.stdout.isatty() else 200
+    return Console(width=width, markup=False, emoji=False, highlight=False)
+
+
+def _fail(message: str, status: int = 2):
+    click.echo(f"error: {terminal(message)}", err=True)
+    sys.exit(status)
 
 
 def _user_errors(fn):
@@ -30,13 +38,29 @@ def _user_errors(fn):
         except FpgaqError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            _fail(str(exc))
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Fpgaq(click.Group):
+    """The command group: click's usage errors as one line `error: ...` (exit 2), Ctrl-C as exit 130."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
+        except click.ClickException as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) is not None else ""
+            _fail(exc.format_message() + hint, exc.exit_code if exc.exit_code != 1 else 2)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted", 130)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(cls=_Fpgaq, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for user errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display (it only shows on a terminal anyway).")
 @click.version_option(__version__, prog_name="fpgaq")
@@ -106,7 +130,9 @@ def inspect(model: str) -> None:
     default=None,
     help='JSON {layer: {"pe": n, "simd": m}} overriding the default folding.',
 )
-@click.option("--force", is_flag=True, help="Overwrite an output folder fpgaq did not create.")
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder fpgaq did not create (never replacing its files)."
+)
 @click.option("--check-overflow", is_flag=True, help="Instrument the C-simulation: fail on any accumulator overflow.")
 @click.option(
     "--target-fps",
@@ -134,8 +160,10 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         target_fps=target_fps,
     )
     board = report["board"]
-    title = f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)"
+    title = terminal(f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)")
     console = _console()
+    for warning in report["warnings"]:
+        click.echo(f"warning: {terminal(warning)}", err=True)
     console.print(layer_table(report["layers"], title, BUILD))
     checked = "; C-simulation instrumented for overflow" if report["check_overflow"] else ""
     console.print(accumulator_summary(report["totals"]) + checked)
@@ -143,9 +171,9 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
     if target_fps is None:
         console.print("folding: default (PE <= 4, SIMD <= 8); --target-fps N or max searches one for the board")
     cached = " (cached)" if report["_compile"]["cached"] else ""
+    out = terminal(out_dir)
     console.print(
-        f"wrote {out_dir}/hls (HLS project), {out_dir}/csim (C-simulation{cached}), {out_dir}/report.json, "
-        f"{out_dir}/report.html"
+        f"wrote {out}/hls (HLS project), {out}/csim (C-simulation{cached}), {out}/report.json, {out}/report.html"
     )
 
 
@@ -175,37 +203,32 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
 @_user_errors
 def csim(build_dir, input_file, output_file, labels_file) -> None:
     """Run the compiled C-simulation of BUILD_DIR on X.npy and write Y.npy."""
-    from fpgaq.hls.build import record_accuracy, write_atomic
+    from fpgaq.hls.build import record_accuracy
     from fpgaq.hls.csim import CSim, CSimError
+    from fpgaq.npyfile import read_npy
+    from fpgaq.outdir import refuse_overwrite, write_atomic
 
+    refuse_overwrite(output_file, (input_file, labels_file), "--output")
     sim = CSim(build_dir)
-    x = _load_npy(input_file, CSimError)
-    labels = _load_npy(labels_file, CSimError) if labels_file else None
+    x = read_npy(input_file, "--input")
+    labels = read_npy(labels_file, "--labels") if labels_file else None
     if labels is not None and (labels.shape != (len(x),) or labels.dtype.kind not in "iu"):
         raise CSimError(f"labels must be {len(x)} integers (one per sample), not {labels.dtype} {labels.shape}")
     y = sim.run(x)
     buffer = io.BytesIO()
     np.save(buffer, y)
     write_atomic(Path(output_file), buffer.getvalue())
-    click.echo(f"{len(y)} samples -> {output_file} (float32, shape {tuple(y.shape)})")
+    click.echo(f"{len(y)} samples -> {terminal(output_file)} (float32, shape {tuple(y.shape)})")
     if labels is not None:
         accuracy = record_accuracy(build_dir, y, labels, source=Path(input_file).name)
-        click.echo(f"accuracy {accuracy:.4f} on {len(y)} samples; recorded in {build_dir}/report.json and report.html")
-
-
-def _load_npy(path: str, error):
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise error(f"file not found: {path!r}") from None
-    except ValueError as exc:
-        raise error(f"{path!r} is not a .npy array ({exc})") from None
+        where = terminal(build_dir)
+        click.echo(f"accuracy {accuracy:.4f} on {len(y)} samples; recorded in {where}/report.json and report.html")
 
 
 @main.command()
 @click.argument("factory")
 @click.option("--data", required=True, help="'digits' or FILE.npz (x_train, optional y_train, x_test, y_test).")
-@click.option("--method", type=click.Choice(["rtn", "gpfq", "optq"]), default="gpfq", show_default=True)
+@click.option("--method", type=click.Choice(["rtn", "gpfq", "optq"]), default="optq", show_default=True)
 @click.option("--weight-bits", type=int, default=4, show_default=True)
 @click.option("--act-bits", type=int, default=4, show_default=True)
 @click.option("--input-bits", type=int, default=8, show_default=True)
@@ -218,8 +241,10 @@ def quantize(
     factory, data, method, weight_bits, act_bits, input_bits, accumulator_bits, tile, bias_correction, out
 ) -> None:
     """Quantize the float model that FACTORY (SCRIPT.py:FUNCTION) returns and export it to QONNX."""
+    from fpgaq.outdir import refuse_overwrite
     from fpgaq.quant.command import quantize_command
 
+    refuse_overwrite(out, (factory.rpartition(":")[0], data), "--out")
     summary = quantize_command(
         factory,
         data,
@@ -239,7 +264,7 @@ def quantize(
             f"accumulator bits per layer (verified <= {accumulator_bits}): {summary['widths']}; scales: "
             f"{summary['chosen']}" + (f" gamma {summary['gamma']:g}" if summary["gamma"] else "")
         )
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {terminal(out)}")
 
 
 @main.command()
@@ -261,23 +286,27 @@ def synth(build_dir, backend, bitstream, jobs) -> None:
             f"{top['interval_max']} cycles, estimated clock {top['estimated_clock_ns']} ns"
         )
         click.echo("estimate / synthesis: " + ", ".join(f"{k} {v}" for k, v in ratio.items() if v is not None))
-        click.echo(f"IP: {build_dir}/{syn['ip']}; deploy: {build_dir}/deploy ({', '.join(report['deploy']['files'])})")
+        where = terminal(build_dir)
+        click.echo(f"IP: {where}/{syn['ip']}; deploy: {where}/deploy ({', '.join(report['deploy']['files'])})")
     else:
-        click.echo(f"FINN build_dataflow finished: {build_dir}/{syn['output_dir']}")
-    click.echo(f"updated {build_dir}/report.json and report.html")
+        click.echo(f"FINN build_dataflow finished: {terminal(build_dir)}/{syn['output_dir']}")
+    click.echo(f"updated {terminal(build_dir)}/report.json and report.html")
 
 
 @main.command()
 @click.option("--board", default="pynq-z2", show_default=True, help="Board name (see `fpgaq boards`).")
 @click.option("--out", "out_dir", default="fpgaq-demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--accumulator-bits", type=int, default=12, show_default=True, help="AXE accumulator budget.")
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder fpgaq did not create (never replacing its files)."
+)
 @_user_errors
-def demo(board, out_dir, accumulator_bits) -> None:
+def demo(board, out_dir, accumulator_bits, force) -> None:
     """Train, quantize (AXE), build and C-simulate a digits MLP; print the figures and the report path."""
     from fpgaq.demo import run_demo
     from fpgaq.report.tables import estimate_summary
 
-    r = run_demo(board, out_dir, accumulator_bits=accumulator_bits)
+    r = run_demo(board, out_dir, accumulator_bits=accumulator_bits, force=force)
     used = sum(bits for _, bits, _ in r["accumulators"])
     bound = sum(bound for _, _, bound in r["accumulators"])
     same = "equal" if r["csim_accuracy"] == r["quantized_accuracy"] else "DIFFERENT"
@@ -292,7 +321,7 @@ def demo(board, out_dir, accumulator_bits) -> None:
         + f"; {bound - used} bits saved",
         f"folding (PE, SIMD):           {r['folding']}",
         estimate_summary(r["totals"]),
-        f"model: {r['model']}; report: {r['report']}",
+        terminal(f"model: {r['model']}; report: {r['report']}"),
     ]
     click.echo("\n".join(lines))
     if r["agree"] != r["samples"]:

@@ -6,7 +6,8 @@
 3. export QONNX, build the HLS project for the board with the fastest folding that fits it (--target-fps max);
 4. run the compiled C++ (C-simulation) on the test split and compare it with the quantized PyTorch model.
 
-OUT/model.onnx, OUT/test_x.npy, OUT/test_y.npy, OUT/build/ (report.json, report.html, hls/, csim/).
+OUT/model.onnx, OUT/test_x.npy, OUT/test_y.npy, OUT/build/ (report.json, report.html, hls/, csim/). OUT is an
+fpgaq folder (fpgaq.outdir): a rerun replaces what the last one wrote, and a user's folder is refused.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fpgaq import progress
+from fpgaq import outdir, progress
 from fpgaq.data import digits_split, train
-from fpgaq.errors import FpgaqError
 
 
 def float_mlp() -> torch.nn.Module:
@@ -45,6 +45,7 @@ def run_demo(
     method: str = "optq",
     epochs: int = 60,
     target_fps: float | str = "max",
+    force: bool = False,
 ) -> dict:
     """Run the demo; returns the figures it prints (see fpgaq.cli.demo)."""
     from fpgaq.boards import load_board
@@ -54,9 +55,10 @@ def run_demo(
 
     load_board(board)  # an unknown board fails before a minute of training
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FpgaqError(f"output {str(out)!r} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    folder = outdir.Folder(out, force)
+    folder.create()
+    with outdir.locked(out):
+        folder.claim()  # a user's folder is refused before a minute of training
     x_tr, x_te, y_tr, y_te = digits_split()
     with progress.step(f"training a float MLP 64-96-48-10 on the digits ({epochs} epochs)"):
         model = train(float_mlp(), x_tr, y_tr, epochs=epochs)
@@ -73,13 +75,14 @@ def run_demo(
     reference = _predict(qmodel, x_te)
     quant_acc = float((reference == y_te).mean())
     onnx_path = out / "model.onnx"
-    with progress.step("exporting QONNX"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        export(qmodel, torch.from_numpy(x_te[:2]), onnx_path)
-    np.save(out / "test_x.npy", x_te)
-    np.save(out / "test_y.npy", y_te)
+    with outdir.rewrite(out, force) as stage:
+        with progress.step("exporting QONNX"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export(qmodel, torch.from_numpy(x_te[:2]), stage / "model.onnx")
+        np.save(stage / "test_x.npy", x_te)
+        np.save(stage / "test_y.npy", y_te)
     build_dir = out / "build"
-    report = build(onnx_path, board, build_dir, target_fps=target_fps, force=True)
+    report = build(onnx_path, board, build_dir, target_fps=target_fps)
     with progress.step(f"C-simulating the {len(x_te)} test images"):
         y_sim = CSim(build_dir).run(x_te)
     csim_acc = record_accuracy(build_dir, y_sim, y_te, source="digits test split", reference=reference)

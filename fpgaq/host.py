@@ -36,8 +36,13 @@ def quant_int_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:
 
 
 def quantize(x, kind: str, scale, zero_point, bits: int, signed: bool, narrow: bool, rounding: str) -> np.ndarray:
-    """float32 input (batch first) -> int64 codes, exactly as the QONNX Quant / BipolarQuant op computes them."""
+    """float32 input (batch first) -> int64 codes, exactly as the QONNX Quant / BipolarQuant op computes them.
+    NaN and infinity have no code: they raise ValueError."""
     x = np.asarray(x, dtype=np.float32)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"the input holds {int(bad.sum())} NaN or infinite values (the first at index {first})")
     scale = np.asarray(scale, dtype=np.float32)
     if kind == "bipolar":
         return (x >= np.float32(0.0)).astype(np.int64)
@@ -107,10 +112,96 @@ def unpack_words(data, order, pack: int, bits: int, word: int, signed: bool) -> 
     return out
 
 
+def check_host(host) -> None:
+    """Raise ValueError, naming the key, unless `host` has the structure of a host.json fpgaq wrote."""
+
+    def fail(where, what):
+        raise ValueError(f"host.json: {where} must be {what}")
+
+    def need(d, key, kind, where):
+        value = d.get(key) if isinstance(d, dict) else None
+        ok = isinstance(value, kind) and not (kind in (int, (int, float)) and isinstance(value, bool))
+        if not ok:
+            fail(f"{where}.{key}", getattr(kind, "__name__", "a number"))
+        return value
+
+    def shape(value, where):
+        if not isinstance(value, list) or not all(type(n) is int and n > 0 for n in value):
+            fail(where, "a list of positive integers")
+        return value
+
+    def array(d, key, where, numbers=True):
+        a = need(d, key, dict, where)
+        size = int(np.prod(shape(a.get("shape"), f"{where}.{key}.shape"), dtype=object))
+        values = a.get("values")
+        if not isinstance(values, list) or len(values) != size:
+            fail(f"{where}.{key}.values", f"a list of {size} values")
+        for v in values:
+            if numbers and (not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v)):
+                fail(f"{where}.{key}.values", "finite numbers")
+            if not numbers and v is not None:
+                if not isinstance(v, str):
+                    fail(f"{where}.{key}.values", "exact rationals ('p/q') or null")
+                try:
+                    Fraction(v)
+                except (ValueError, ZeroDivisionError):
+                    fail(f"{where}.{key}.values", "exact rationals ('p/q') or null")
+
+    if not isinstance(host, dict):
+        fail("the file", "an object")
+    i = need(host, "input", dict, "host")
+    shape(i.get("shape"), "input.shape")
+    if need(i, "kind", str, "input") not in ("quant", "bipolar"):
+        fail("input.kind", "'quant' or 'bipolar'")
+    array(i, "scale", "input")
+    array(i, "zero_point", "input")
+    if not 1 <= need(i, "bits", int, "input") <= 64:
+        fail("input.bits", "from 1 to 64")
+    need(i, "signed", bool, "input")
+    need(i, "narrow", bool, "input")
+    if need(i, "rounding", str, "input") not in ROUNDING:
+        fail("input.rounding", "one of " + ", ".join(ROUNDING))
+    o = need(host, "output", dict, "host")
+    shape(o.get("shape"), "output.shape")
+    q = o.get("quant")
+    if q is not None:
+        array(q, "scale", "output.quant")
+        array(q, "zero_point", "output.quant")
+        if need(q, "kind", str, "output.quant") not in ("int", "sign", "bipolar"):
+            fail("output.quant.kind", "'int', 'sign' or 'bipolar'")
+    for n, step in enumerate(need(o, "chain", list, "output")):
+        kind = need(step, "kind", str, f"output.chain[{n}]")
+        keys = {"affine": ("a", "b"), "clamp": ("lo", "hi")}.get(kind)
+        if keys is None:
+            fail(f"output.chain[{n}].kind", "'affine' or 'clamp'")
+        for key in keys:
+            array(step, key, f"output.chain[{n}]", numbers=False)
+    axis = host.get("axis")
+    if axis is None:
+        return
+    for side in ("input", "output"):
+        a = need(axis, side, dict, "axis")
+        where = f"axis.{side}"
+        num, pack = need(a, "num", int, where), need(a, "pack", int, where)
+        bits, word = need(a, "bits", int, where), need(a, "word", int, where)
+        need(a, "signed", bool, where)
+        if not (num > 0 and pack > 0 and num % pack == 0 and 1 <= bits <= 64 and word in (8, 16, 32, 64)):
+            fail(where, "num a multiple of pack, bits from 1 to 64 and word 8, 16, 32 or 64")
+        if pack * bits > word:
+            fail(where, "pack * bits at most word")
+        order = need(a, "order", list, where)
+        if sorted(order) != list(range(num)) or not all(type(v) is int for v in order):
+            fail(f"{where}.order", f"a permutation of 0..{num - 1}")
+        elements = int(np.prod((i if side == "input" else o)["shape"], dtype=object))
+        if num != elements:
+            fail(f"{where}.num", f"the {side}'s {elements} elements")
+
+
 class Host:
     """The host side of one build, from its host.json: quantize, dequantize, pack and unpack."""
 
     def __init__(self, host: dict):
+        check_host(host)
         i, o = host["input"], host["output"]
         self.input_shape = tuple(i["shape"])
         self.output_shape = tuple(o["shape"])

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from fpgaq import __version__
+from fpgaq import __version__, escape
 from fpgaq.boards import Board
 from fpgaq.hls.plan_data import Plan
 from fpgaq.resources import data_dir
@@ -22,11 +20,12 @@ TEMPLATES = {
     "run_hls.tcl": "run_hls.tcl.j2",
 }
 CFLAGS = "-std=c++14 -I. -Ilib"
-_TCL_SAFE = re.compile(r"[A-Za-z0-9_.:+=\-/ ]*")
 PROJECT = "fpgaq_prj"  # the Vitis HLS project folder under DIR/hls
 TOP = "fpgaq_accel"  # the synthesis top function (top_axi.cpp) and IP name
 IP = {"ip_vendor": "fpgaq.org", "ip_library": "hls", "ip_version": "1.0"}
 IP_VLNV = f"{IP['ip_vendor']}:{IP['ip_library']}:{TOP}:{IP['ip_version']}"
+DESIGN = "fpgaq"  # the Vivado block design: DIR/deploy/fpgaq.bit, fpgaq.hwh
+BITSTREAM_TCL = "vivado/build_bitstream.tcl"
 
 
 def cinit(values) -> str:
@@ -57,14 +56,6 @@ def _literal(v) -> str:
     return f"{v}LL" if not -(2**31) <= v < 2**31 else str(v)
 
 
-def tcl(word) -> str:
-    """A Tcl word in braces; refuses characters that could escape them."""
-    text = str(word)
-    if not _TCL_SAFE.fullmatch(text):
-        raise ValueError(f"refusing to put {text!r} into Tcl")
-    return "{" + text + "}"
-
-
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(data_dir("templates"))),
@@ -74,7 +65,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(cinit=cinit, cdims=cdims, tcl=tcl)
+    env.filters.update(cinit=cinit, cdims=cdims, tcl=escape.tcl, comment=escape.comment, yaml=escape.yaml)
     return env
 
 
@@ -86,7 +77,7 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
         "board": board,
         "clock_ns": f"{clock_ns:g}",
         "version": __version__,
-        "model_name": re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name),
+        "model_name": model_name,
         "project": PROJECT,
         "top": TOP,
         "ip_vlnv": IP_VLNV,
@@ -94,3 +85,29 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
         "cflags": CFLAGS,
     }
     return {name: env.get_template(template).render(**context) for name, template in TEMPLATES.items()}
+
+
+def deploy_scripts(board: Board, clock_ns: float, axis: dict, model_name: str) -> dict[str, str]:
+    """Build-folder path -> text of the scripts that turn the HLS IP into a bitstream, written by every build so
+    that they can be read before any tool runs: the Vivado block design (boards with a processing system).
+    Paths in them are relative to the build folder, so no folder name ever reaches Tcl."""
+    if not board.has_processing_system:
+        return {}
+    tcl = (
+        environment()
+        .get_template("vivado_bd.tcl.j2")
+        .render(
+            board=board,
+            model_name=model_name,
+            version=__version__,
+            ip_repo=f"../hls/{PROJECT}/solution1/impl/ip",
+            deploy="../deploy",
+            project="fpgaq_vivado",
+            design=DESIGN,
+            ip_vlnv=IP_VLNV,
+            clock_mhz=f"{1000.0 / clock_ns:g}",
+            in_word=axis["input"]["word"],
+            out_word=axis["output"]["word"],
+        )
+    )
+    return {BITSTREAM_TCL: tcl}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgaq import outdir
 from fpgaq.errors import FpgaqError
 from fpgaq.host import Host
 
@@ -132,9 +133,16 @@ class CSim:
     def __init__(self, build_dir: str | os.PathLike):
         build_dir = Path(build_dir)
         host_file, lib_file = build_dir / "host.json", build_dir / "csim" / LIBRARY
-        if not host_file.is_file() or not lib_file.is_file():
+        if not build_dir.is_dir() or not outdir.is_complete(build_dir) or not lib_file.is_file():
             raise CSimError(f"{str(build_dir)!r} is not an fpgaq build folder (run fpgaq build first)")
-        self.host = Host(json.loads(host_file.read_text()))
+        with outdir.locked(build_dir, exclusive=False):
+            self._load(build_dir, host_file, lib_file)
+
+    def _load(self, build_dir: Path, host_file: Path, lib_file: Path) -> None:
+        try:
+            self.host = Host(json.loads(host_file.read_bytes()))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise CSimError(f"{str(host_file)!r} is damaged ({exc}); rebuild the folder") from None
         self.input_shape, self.output_shape = self.host.input_shape, self.host.output_shape
         digest = hashlib.sha256(lib_file.read_bytes()).hexdigest()
         loaded = cache_dir() / "loaded" / f"{digest}.so"
@@ -153,8 +161,34 @@ class CSim:
         self._overflow = self._lib.fpgaq_overflow
         self._overflow.restype = ctypes.c_longlong
         self.instrumented = bool(self._lib.fpgaq_instrumented())
-        report = build_dir / "report.json"
-        self.kernels = json.loads(report.read_text()).get("kernels", []) if report.is_file() else []
+        self._check_layout(host_file)
+        try:
+            kernels = json.loads((build_dir / "report.json").read_bytes()).get("kernels", [])
+        except (OSError, ValueError, RecursionError, AttributeError):
+            kernels = []
+        self.kernels = [str(k) for k in kernels] if isinstance(kernels, list) else []
+
+    def _check_layout(self, host_file: Path) -> None:
+        """host.json must describe the streams the compiled library has (else the bridge would read or write
+        outside the arrays it is given)."""
+        values = (ctypes.c_longlong * 16)()
+        self._lib.fpgaq_layout.restype = ctypes.c_int
+        n = self._lib.fpgaq_layout(values, 16)
+        names = ("num", "pack", "bits", "word")
+        compiled = {"input": dict(zip(names, values[0:4])), "output": dict(zip(names, values[4:8]))}
+        compiled["output"]["signed"] = bool(values[8]) if n > 8 else None
+        order = self._lib.fpgaq_order
+        order.restype = ctypes.POINTER(ctypes.c_int)
+        axis = self.host.axis or {}
+        for side, index in (("input", 0), ("output", 1)):
+            given = axis.get(side, {})
+            expected = dict(compiled[side], order=order(index)[: compiled[side]["num"]])
+            for key, value in expected.items():
+                if given.get(key) != value:
+                    raise CSimError(
+                        f"{str(host_file)!r} does not match the compiled C-simulation (axis.{side}.{key}); "
+                        "the folder was edited: rebuild it"
+                    )
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         """int64 input codes (N, *input shape) -> int64 output codes (N, *output shape)."""
@@ -197,11 +231,37 @@ class CSim:
             )
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """float32 input in the model's layout (batch first) -> float32 output in the model's layout."""
-        x = np.asarray(x)
-        if x.dtype != np.float32:
-            raise CSimError(f"input must be float32, not {x.dtype}")
+        """float32 input in the model's layout (batch first) -> float32 output in the model's layout. Other
+        real dtypes are accepted when every value is a float32 value (float64 zeros, uint8 pixels)."""
+        x = as_float32(np.asarray(x))
         if x.ndim != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
             expected = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
             raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
-        return self.host.dequantize(self.run_codes(self.host.quantize(x)))
+        if len(x) == 0:
+            raise CSimError("input has no samples (shape " + str(tuple(x.shape)) + ")")
+        try:
+            codes = self.host.quantize(x)
+        except ValueError as exc:
+            raise CSimError(str(exc)) from None
+        return self.host.dequantize(self.run_codes(codes))
+
+
+def as_float32(x: np.ndarray) -> np.ndarray:
+    """x as float32 when that changes no value; otherwise a CSimError saying why."""
+    if x.dtype == np.float32:
+        return x
+    if x.dtype.kind not in "biuf":
+        raise CSimError(f"input must be float32, not {x.dtype}")
+    y = x.astype(np.float32)
+    if x.dtype.kind == "f":
+        inexact = (y.astype(x.dtype) != x) & ~np.isnan(x)
+    else:
+        inexact = (x > 2**24) | (x < -(2**24)) if x.dtype.kind in "iu" else np.zeros(x.shape, bool)
+    if inexact.any():
+        first = tuple(int(i) for i in np.argwhere(inexact)[0])
+        raise CSimError(
+            f"input must be float32: it is {x.dtype} and {int(inexact.sum())} of its values are not float32 values "
+            f"(the first, {x[first].item()!r} at index {first}); convert it with x.astype(numpy.float32) if "
+            "rounding is what you want"
+        )
+    return y

@@ -56,13 +56,25 @@ def resolve_folding(graph: ir.Graph, overrides: dict | None, base: dict | None =
     return folding
 
 
+MAX_FOLDING_FILE = 10_000_000  # bytes; a folding file names each dot-product layer once
+
+
 def read_folding_file(path: str | Path) -> dict:
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text())
+        if path.stat().st_size > MAX_FOLDING_FILE:
+            raise FoldingError(f"folding file {str(path)!r} is larger than {MAX_FOLDING_FILE:,} bytes")
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise FoldingError(f"folding file not found: {str(path)!r}") from None
+    except IsADirectoryError:
+        raise FoldingError(f"folding file {str(path)!r} is a folder") from None
+    except UnicodeDecodeError as exc:
+        raise FoldingError(f"folding file {str(path)!r} is not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise FoldingError(f"folding file {str(path)!r} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:
+        raise FoldingError(f"folding file {str(path)!r} is nested too deeply") from None
     if not isinstance(data, dict):
         raise FoldingError(f"folding file {str(path)!r} must hold an object {{layer: {{pe, simd}}}}")
     return data

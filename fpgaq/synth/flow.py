@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
-from fpgaq import __version__, progress
+from fpgaq import __version__, outdir, progress
 from fpgaq.boards import load_board
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.build import MARKER, write_atomic, write_report
-from fpgaq.hls.codegen import IP_VLNV, PROJECT, TOP, environment
+from fpgaq.hls.build import read_report, write_report
+from fpgaq.hls.codegen import BITSTREAM_TCL, DESIGN, PROJECT, TOP, environment
+from fpgaq.outdir import write_atomic
 from fpgaq.resources import data_dir
 from fpgaq.synth.csynth import synthesis_report
 from fpgaq.synth.tools import SynthError, finn_command, require, run
 
 BACKENDS = ("vitis", "finn")
-DESIGN = "fpgaq"  # block design name: DIR/deploy/fpgaq.bit, fpgaq.hwh
+TOOL_PATH = re.compile(r"[A-Za-z0-9_.+\-/]+")  # what Xilinx's tools and their make files handle in a path
 FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_part_map)
     "pynq-z1": "Pynq-Z1",
     "pynq-z2": "Pynq-Z2",
@@ -35,16 +37,31 @@ FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_p
 }
 
 
-def _load(build_dir: Path) -> dict:
-    if not (build_dir / MARKER).is_file() or not (build_dir / "report.json").is_file():
-        raise FpgaqError(f"{str(build_dir)!r} is not an fpgaq build folder (run fpgaq build first)")
-    return json.loads((build_dir / "report.json").read_text())
+def check_tool_path(build_dir: Path) -> None:
+    """Refuse, before any tool runs, a build folder whose absolute path the vendor tools cannot handle."""
+    path = str(build_dir.resolve())
+    if not TOOL_PATH.fullmatch(path):
+        bad = sorted({ch for ch in path if not TOOL_PATH.fullmatch(ch)})
+        raise FpgaqError(
+            f"the build folder's path {path!r} contains {''.join(bad)!r}; Vitis HLS and Vivado need a path of "
+            "letters, digits and _.+-/ only: move or rebuild the folder there"
+        )
 
 
 def _render(template: str, **context) -> str:
-    env = environment()
-    env.filters["yamlstr"] = lambda s: json.dumps(str(s))  # a JSON string is a valid YAML scalar
-    return env.get_template(template).render(version=__version__, **context)
+    return environment().get_template(template).render(version=__version__, **context)
+
+
+def _tool_folders(build_dir: Path, rels) -> None:
+    """Refuse to run a tool that writes into a folder fpgaq does not own."""
+    folder = outdir.Folder(build_dir)
+    for rel in rels:
+        folder.check_free(rel)
+
+
+def _own_new(build_dir: Path, rel: str, before: set) -> list[str]:
+    """Entries a tool created inside build_dir/rel since `before` (its listing then), as manifest paths."""
+    return [f"{rel}/{name}" for name in sorted(os.listdir(build_dir / rel)) if name not in before]
 
 
 def write_driver(build_dir: Path) -> list[str]:
@@ -67,7 +84,13 @@ def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> 
             f"--bitstream builds a PYNQ block design and needs a board with a processing system; {board.name} has "
             f"none (use the IP that Vitis HLS exports into hls/{PROJECT}/solution1/impl/ip in your own design)"
         )
+    if bitstream and not (build_dir / BITSTREAM_TCL).is_file():
+        raise SynthError(f"{BITSTREAM_TCL} is missing: rebuild the folder with this fpgaq ({__version__})")
+    _tool_folders(build_dir, [f"hls/{PROJECT}", "synth", "deploy"])
+    folder = outdir.Folder(build_dir)
     logs = build_dir / "synth"
+    with outdir.updating(build_dir):
+        folder.own(trees=[f"hls/{PROJECT}", "synth"])
     with progress.step("Vitis HLS: C synthesis and IP export (minutes to hours)"):
         run([vitis, "-f", "run_hls.tcl"], build_dir / "hls", logs / "vitis_hls.log", "vitis_hls")
     solution = build_dir / "hls" / PROJECT / "solution1"
@@ -76,31 +99,24 @@ def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> 
     if not (ip / "component.xml").is_file():
         raise SynthError(f"vitis_hls exported no IP ({ip / 'component.xml'} is missing); see {logs / 'vitis_hls.log'}")
     report["synthesis"]["ip"] = str(ip.relative_to(build_dir))
+    with outdir.updating(build_dir):
+        folder.own(trees=["deploy"])
     deploy = {"files": write_driver(build_dir)}
     if bitstream:
-        axis = json.loads((build_dir / "host.json").read_text())["axis"]
-        tcl = _render(
-            "vivado_bd.tcl.j2",
-            board=board,
-            model_name=report["model"],
-            ip_repo=str(ip.resolve()),
-            deploy=str((build_dir / "deploy").resolve()),
-            jobs=jobs,
-            project="fpgaq_vivado",
-            design=DESIGN,
-            ip_vlnv=IP_VLNV,
-            clock_mhz=f"{1000.0 / report['board']['clock_ns']:g}",
-            in_word=axis["input"]["word"],
-            out_word=axis["output"]["word"],
-        )
-        write_atomic(build_dir / "vivado" / "build_bitstream.tcl", tcl)
-        with progress.step("Vivado: block design, implementation and bitstream (tens of minutes)"):
-            run(
-                [vivado, "-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build_bitstream.tcl"],
-                build_dir / "vivado",
-                logs / "vivado.log",
-                "vivado",
-            )
+        vivado_dir = build_dir / "vivado"
+        before = set(os.listdir(vivado_dir))
+        try:
+            with progress.step("Vivado: block design, implementation and bitstream (tens of minutes)"):
+                run(
+                    [vivado, "-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build_bitstream.tcl"]
+                    + ["-tclargs", str(jobs)],
+                    vivado_dir,
+                    logs / "vivado.log",
+                    "vivado",
+                )
+        finally:
+            with outdir.updating(build_dir):
+                folder.own(trees=_own_new(build_dir, "vivado", before))
         for suffix in ("bit", "hwh"):
             if not (build_dir / "deploy" / f"{DESIGN}.{suffix}").is_file():
                 raise SynthError(f"vivado wrote no deploy/{DESIGN}.{suffix}; see {logs / 'vivado.log'}")
@@ -124,9 +140,11 @@ def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
         finn_board=FINN_BOARDS[board.name],
         output_dir=str((build_dir / "finn" / "output").resolve()),
         target_fps=int(report["totals"]["fps"]),
-        model=str(model.resolve()),
         bitstream=bitstream,
     )
+    _tool_folders(build_dir, ["finn", "synth"])
+    with outdir.updating(build_dir):
+        outdir.Folder(build_dir).own(trees=["finn", "synth"])
     write_atomic(build_dir / "finn" / "build.yaml", config)
     with progress.step("FINN: build_dataflow (minutes to hours)"):
         run(
@@ -150,11 +168,17 @@ def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool 
         raise FpgaqError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     if jobs is not None and jobs < 1:
         raise FpgaqError(f"--jobs must be at least 1, not {jobs}")
-    report = _load(build_dir)
-    board = load_board(report["board"]["name"])
-    if backend == "vitis":
-        _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
-    else:
-        _finn(build_dir, report, board, bitstream)
-    write_report(build_dir, report)
-    return report
+    read_report(build_dir)  # a missing or incomplete folder is refused before anything else
+    with outdir.locked(build_dir, exclusive=False):  # no rebuild while the tools run
+        report = read_report(build_dir)
+        board = load_board(report["board"]["name"])
+        check_tool_path(build_dir)
+        if backend == "vitis":
+            _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
+        else:
+            _finn(build_dir, report, board, bitstream)
+        with outdir.updating(build_dir):
+            fresh = read_report(build_dir)  # keep what another command recorded meanwhile (csim accuracy)
+            fresh.update({k: report[k] for k in ("synthesis", "deploy") if k in report})
+            write_report(build_dir, fresh)
+            return fresh

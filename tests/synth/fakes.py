@@ -117,6 +117,8 @@ def vivado() -> None:
     variables = {}
     for line in tcl.splitlines():
         if m := re.fullmatch(r"set (\w+) (.+)", line.strip()):
+            if m.group(2).startswith("["):  # a command substitution (set jobs [expr ...]): not needed here
+                continue
             variables[m.group(1)] = _tcl_value(m.group(2), variables)
         elif m := re.fullmatch(r"file mkdir (\S+)", line.strip()):
             Path(_tcl_value(m.group(1), variables)).mkdir(parents=True, exist_ok=True)

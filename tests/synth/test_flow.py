@@ -12,9 +12,10 @@ import pytest
 
 from fpgaq.boards import all_boards, load_board
 from fpgaq.errors import FpgaqError
+from fpgaq.hls.codegen import BITSTREAM_TCL, deploy_scripts
 from fpgaq.synth import synth
 from fpgaq.synth.csynth import parse_csynth
-from fpgaq.synth.flow import FINN_BOARDS, _render
+from fpgaq.synth.flow import FINN_BOARDS
 from fpgaq.synth.tools import SynthError
 from tests.synth import fakes
 
@@ -79,9 +80,20 @@ def test_bitstream_runs_vivado_after_vitis(build_dir, tools):
     assert [c["tool"] for c in calls] == ["vitis_hls", "vivado"]
     vivado = calls[1]
     assert vivado["cwd"] == str(build_dir / "vivado")
-    assert vivado["argv"] == ["-mode", "batch", "-nojournal", "-log", "vivado.log", "-source", "build_bitstream.tcl"]
-    tcl = (build_dir / "vivado" / "build_bitstream.tcl").read_text()
-    assert "set jobs 3" in tcl and f"set ip_repo {{{(build_dir / 'hls/fpgaq_prj/solution1/impl/ip').resolve()}}}" in tcl
+    assert vivado["argv"] == [
+        "-mode",
+        "batch",
+        "-nojournal",
+        "-log",
+        "vivado.log",
+        "-source",
+        "build_bitstream.tcl",
+        "-tclargs",
+        "3",
+    ]
+    tcl = (build_dir / "vivado" / "build_bitstream.tcl").read_text()  # written by the build, before any tool ran
+    assert "set jobs [expr {[llength $argv] > 0 ? [lindex $argv 0] : 1}]" in tcl
+    assert "set ip_repo {../hls/fpgaq_prj/solution1/impl/ip}" in tcl and "set deploy {../deploy}" in tcl
     deploy = build_dir / "deploy"
     assert (deploy / "fpgaq.bit").read_bytes().startswith(b"fake .bit")
     assert (deploy / "fpgaq.hwh").is_file()
@@ -91,20 +103,8 @@ def test_bitstream_runs_vivado_after_vitis(build_dir, tools):
 @pytest.mark.parametrize("board", [b.name for b in all_boards() if b.has_processing_system])
 def test_block_design_for_every_board(board):
     b = load_board(board)
-    tcl = _render(
-        "vivado_bd.tcl.j2",
-        board=b,
-        model_name="m.onnx",
-        ip_repo="/x/ip",
-        deploy="/x/deploy",
-        jobs=2,
-        project="fpgaq_vivado",
-        design="fpgaq",
-        ip_vlnv="fpgaq.org:hls:fpgaq_accel:1.0",
-        clock_mhz=f"{b.clock_mhz:g}",
-        in_word=64,
-        out_word=16,
-    )
+    axis = {"input": {"word": 64}, "output": {"word": 16}}
+    tcl = deploy_scripts(b, b.clock_ns, axis, "m.onnx")[BITSTREAM_TCL]
     assert f"create_project -force {{fpgaq_vivado}} . -part {{{b.part}}}" in tcl
     assert f"set_property board_part {{{b.board_part}}}" in tcl
     ps = "processing_system7" if b.shell == "zynq-ps7" else "zynq_ultra_ps_e"
