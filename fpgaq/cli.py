@@ -105,7 +105,7 @@ def inspect(model: str) -> None:
     graph = load(model)
     rows = layer_rows(graph)
     console = _console()
-    console.print(layer_table(rows, f"{model}: {len(rows)} layers", INSPECT))
+    console.print(layer_table(rows, terminal(f"{model}: {len(rows)} layers"), INSPECT))
     t = totals(rows)
     console.print(
         f"totals: {t['layers']} layers, {t['dot_product_layers']} dot products, {t['weights']:,} weights "
@@ -330,4 +330,4 @@ def demo(board, out_dir, accumulator_bits, force) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="fpgaq")

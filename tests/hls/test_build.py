@@ -263,3 +263,38 @@ def test_standalone_testbench_reproduces_the_golden_model(built, tmp_path):
     assert run.returncode == 0 and "16 frames" in run.stdout
     result = np.fromfile(tmp_path / "output.bin", dtype=np.int64).reshape(16, -1)
     np.testing.assert_array_equal(result, execute(graph, codes)[graph.output.tensor].reshape(16, -1))
+
+
+def test_builds_beyond_the_table_limit_are_refused_with_their_size(exported, tmp_path, monkeypatch):
+    import fpgaq.hls.build as build_module
+
+    path, _ = exported("mlp_float_bias", False)
+    graph = frontend.load(path)
+    values = build_module.table_values(graph)
+    monkeypatch.setattr(build_module, "MAX_TABLE_VALUES", values - 1)
+    with pytest.raises(
+        FpgaqError,
+        match=rf"^the model's weight and threshold tables hold {values:,} values; fpgaq build handles at most "
+        rf"{values - 1:,} \(params\.h would be about \d+ MB and its C-simulation would need about [\d.]+ GB",
+    ):
+        build(path, "pynq-z2", tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_clock_limits_and_warnings(exported, tmp_path):
+    from fpgaq.boards import load_board
+    from fpgaq.hls.build import check_clock
+
+    board = load_board("pynq-z2")
+    assert check_clock(None, board) == (10.0, [])
+    for bad in (float("inf"), float("nan"), 1e-300, 0, -1, 1e4, "fast"):
+        with pytest.raises(FpgaqError, match=r"^clock period must be from 1 to 1000 ns, not .* ns \(pynq-z2's default"):
+            check_clock(bad, board)
+    clock, warnings = check_clock(2.5, board)
+    assert clock == 2.5 and warnings == [
+        "--clock-ns 2.5 asks for 400 MHz; a zynq-7000 design on pynq-z2 is not expected to run faster than 250 MHz"
+    ]
+    path, _ = exported("mlp_float_bias", False)
+    report = build(path, "pynq-z2", tmp_path / "out", clock_ns=2.5)
+    assert report["warnings"] == warnings
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["warnings"] == warnings
