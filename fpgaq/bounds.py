@@ -28,33 +28,86 @@ def accumulator_range(weights, mu: int, nu: int, bias=None, tile: int | None = N
         raise ValueError(f"weights must be integers, not {w.dtype}")
     if mu > nu:
         raise ValueError(f"empty input range [{mu}, {nu}]")
-    rows = [[int(v) for v in row] for row in w.tolist()]
+    if tile is not None and tile < 1:
+        raise ValueError(f"tile must be a positive integer, not {tile!r}")
+    w = exact_array(w, mu, nu, bias)
     if tile is not None:
-        if tile < 1:
-            raise ValueError(f"tile must be a positive integer, not {tile!r}")
-        return _tiled(rows, mu, nu, tile)
-    biases = [0] * len(rows) if bias is None else [int(b) for b in np.asarray(bias).reshape(-1).tolist()]
-    los, his = [], []
-    for row, b in zip(rows, biases):
-        lo, hi = _row_range(row, mu, nu)
-        los.append(lo + b)
-        his.append(hi + b)
-    return los, his
+        lo, hi = _tile_sums(w, mu, nu, tile)
+        return _min(lo, 1).tolist(), _max(hi, 1).tolist()
+    b = _bias(bias, w)
+    lo, hi = _tile_sums(w, mu, nu, None)
+    return (_min(lo, 1) + b).tolist(), (_max(hi, 1) + b).tolist()
 
 
-def _row_range(row, mu, nu):
-    p = sum(v for v in row if v > 0)
-    n = sum(v for v in row if v < 0)
+def exact_array(weights, mu: int, nu: int, bias=None) -> np.ndarray:
+    """The weights as int64 when every partial sum of products (and the bias) fits int64, else as Python ints.
+
+    numpy's int64 arithmetic is then exact (the fast path); the object array computes the same with Python's
+    unbounded ints (the exact path), so both give identical results.
+    """
+    w = np.asarray(weights)
+    w = w.reshape(w.shape[0], -1)
+    w_max = max(-int(w.min()), int(w.max())) if w.size else 0
+    b = np.asarray(0 if bias is None else bias).reshape(-1)
+    b_max = max(-int(b.min()), int(b.max())) if b.size else 0
+    bound = max(w_max, 1) * max(w.shape[1], 1) * max(abs(int(mu)), abs(int(nu)), 1) + b_max
+    return w.astype(np.int64, copy=False) if bound < _INT64_SAFE else w.astype(object)
+
+
+_INT64_SAFE = 1 << 62
+_CHUNK = 1 << 20  # elements per block of rows: bounds the temporaries on large layers
+
+
+def _bias(bias, w: np.ndarray) -> np.ndarray:
+    """The bias per output channel, in the dtype of w (int64 or Python ints), zeros when None."""
+    if bias is None:
+        return np.zeros(w.shape[0], dtype=w.dtype)
+    b = np.broadcast_to(np.asarray(bias).reshape(-1), (w.shape[0],))
+    return b.astype(w.dtype) if w.dtype == object else b.astype(np.int64)
+
+
+def _tiles(w: np.ndarray, tile: int | None) -> np.ndarray:
+    """[OC, K] -> [OC, tiles, T], zero padded (zeros change no sum)."""
+    oc, k = w.shape
+    tile = max(1, k if tile is None else tile)
+    count = -(-k // tile)
+    if count * tile != k:
+        padded = np.zeros((oc, count * tile), dtype=w.dtype)
+        padded[:, :k] = w
+        w = padded
+    return w.reshape(oc, count, tile)
+
+
+def _tile_sums(w: np.ndarray, mu: int, nu: int, tile: int | None):
+    """Per channel and tile, the exact range of the tile's sum: [mu*p + nu*n, nu*p + mu*n], shape [OC, tiles]."""
+    p, n = _by_rows(_positive_negative, _tiles(w, tile))
+    mu, nu = _scalar(mu, w), _scalar(nu, w)
     return mu * p + nu * n, nu * p + mu * n
 
 
-def _tiled(rows, mu, nu, tile):
-    los, his = [], []
-    for row in rows:
-        ranges = [_row_range(row[i : i + tile], mu, nu) for i in range(0, len(row), tile)]
-        los.append(min(r[0] for r in ranges))
-        his.append(max(r[1] for r in ranges))
-    return los, his
+def _positive_negative(t: np.ndarray):
+    """Sums over the last axis of the positive and of the negative entries."""
+    p = np.maximum(t, 0).sum(axis=2)
+    return p, t.sum(axis=2) - p
+
+
+def _by_rows(fn, t: np.ndarray):
+    """fn applied to blocks of rows of t, its outputs concatenated (same result, bounded temporaries)."""
+    step = max(1, _CHUNK // max(1, t[0].size)) if len(t) else 1
+    parts = [fn(t[i : i + step]) for i in range(0, max(len(t), 1), step)]
+    return tuple(np.concatenate(outputs) for outputs in zip(*parts))
+
+
+def _scalar(v: int, w: np.ndarray):
+    return int(v) if w.dtype == object else np.int64(v)
+
+
+def _min(a: np.ndarray, axis: int) -> np.ndarray:
+    return a.min(axis=axis) if a.shape[axis] else np.zeros(a.shape[0], dtype=a.dtype)
+
+
+def _max(a: np.ndarray, axis: int) -> np.ndarray:
+    return a.max(axis=axis) if a.shape[axis] else np.zeros(a.shape[0], dtype=a.dtype)
 
 
 def bits_for_range(lo: int, hi: int, symmetric: bool = False) -> int:
@@ -113,20 +166,31 @@ def prefix_range(weights, mu: int, nu: int, bias=None, tile: int | None = None):
     so the width stays safe for input ranges that exclude 0.
     """
     w = np.asarray(weights)
-    w = w.reshape(w.shape[0], -1)
-    step = tile or w.shape[1]
-    biases = [0] * w.shape[0] if bias is None else [int(b) for b in np.asarray(bias).reshape(-1).tolist()]
-    los, his = [], []
-    for row, b in zip(w.tolist(), biases):
-        lo = hi = b
-        run_lo = run_hi = b
-        for i in range(0, len(row), step):
-            t_lo, t_hi = _row_range(row[i : i + step], mu, nu)
-            run_lo, run_hi = run_lo + t_lo, run_hi + t_hi
-            lo, hi = min(lo, run_lo), max(hi, run_hi)
-        los.append(lo)
-        his.append(hi)
-    return los, his
+    w = exact_array(w.reshape(w.shape[0], -1), mu, nu, bias)
+    b = _bias(bias, w)[:, None]
+    lo, hi = _tile_sums(w, mu, nu, tile)
+    run_lo = np.concatenate([b, b + np.cumsum(lo, axis=1)], axis=1)
+    run_hi = np.concatenate([b, b + np.cumsum(hi, axis=1)], axis=1)
+    return run_lo.min(axis=1).tolist(), run_hi.max(axis=1).tolist()
+
+
+def tile_prefix_range(weights, mu: int, nu: int, tile: int):
+    """Per channel, the range of every partial sum inside one tile of `tile` inputs, from 0 (the inner adder).
+
+    The widest over tiles of prefix_range(tile_weights, mu, nu, None, 1), as lists of Python ints.
+    """
+    w = np.asarray(weights)
+    w = exact_array(w.reshape(w.shape[0], -1), mu, nu)
+    mu, nu = _scalar(mu, w), _scalar(nu, w)
+
+    def extremes(t):
+        zero = np.zeros((t.shape[0], 1), dtype=t.dtype)
+        lo = np.cumsum(np.where(t > 0, mu * t, nu * t), axis=2).reshape(t.shape[0], -1)
+        hi = np.cumsum(np.where(t > 0, nu * t, mu * t), axis=2).reshape(t.shape[0], -1)
+        return np.concatenate([zero, lo], axis=1).min(axis=1), np.concatenate([zero, hi], axis=1).max(axis=1)
+
+    lo, hi = _by_rows(extremes, _tiles(w, tile))
+    return lo.tolist(), hi.tolist()
 
 
 def l1_bound(acc_bits: int, input_bits: int, input_signed: bool) -> int:

@@ -58,10 +58,27 @@ def exported(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def built(exported, tmp_path_factory):
-    """built(name, dynamo, folding_name) -> build folder of an exported test model (cached per session)."""
+def lowered():
+    """lowered(path) -> frontend.load(path), once per file and session (the IR is frozen: sharing it is safe)."""
     from fpgaq import frontend
-    from fpgaq.hls.build import build
+
+    cache = {}
+
+    def get(path):
+        key = str(path)
+        if key not in cache:
+            cache[key] = frontend.load(path)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def built(exported, lowered, tmp_path_factory):
+    """built(name, dynamo, folding_name) -> build folder of an exported test model (cached per session)."""
+    from pathlib import Path
+
+    from fpgaq.hls.build import build_graph
     from fpgaq.hls.folding import fold_limits
     from fpgaq.ir import graph as ir
 
@@ -71,14 +88,16 @@ def built(exported, tmp_path_factory):
         key = (name, dynamo, folding)
         if key not in cache:
             path, _ = exported(name, dynamo)
-            dots = [n for n in frontend.load(path).nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
+            graph = lowered(path)  # the three foldings build the same graph
+            dots = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
             spec = {
                 "default": None,
                 "ones": {n.name: {"pe": 1, "simd": 1} for n in dots},
                 "max": {n.name: dict(zip(("pe", "simd"), fold_limits(n), strict=True)) for n in dots},
             }[folding]
             out = tmp_path_factory.mktemp(f"build_{name}_{folding}")
-            cache[key] = (build(path, "pynq-z2", out, folding=spec, force=True), out, path)
+            report = build_graph(graph, "pynq-z2", out, Path(path).name, folding=spec, model_file=Path(path))
+            cache[key] = (report, out, path)
         return cache[key]
 
     return get

@@ -140,3 +140,81 @@ def test_prefix_range_brute_force(layer, tile, with_bias):
         seen_lo = np.minimum(seen_lo, partial.min(axis=0)).tolist()
         seen_hi = np.maximum(seen_hi, partial.max(axis=0)).tolist()
     assert prefix_range(w, mu, nu, bias, tile) == (seen_lo, seen_hi)
+
+
+def _python_prefix_range(rows, mu, nu, bias, tile):
+    """The reference: per row, tile by tile, with Python ints only (the original loop)."""
+    los, his = [], []
+    for row, b in zip(rows, bias):
+        lo = hi = run_lo = run_hi = b
+        for i in range(0, len(row), tile):
+            part = row[i : i + tile]
+            p, n = sum(v for v in part if v > 0), sum(v for v in part if v < 0)
+            run_lo, run_hi = run_lo + mu * p + nu * n, run_hi + nu * p + mu * n
+            lo, hi = min(lo, run_lo), max(hi, run_hi)
+        los.append(lo)
+        his.append(hi)
+    return los, his
+
+
+wide_layers = st.tuples(
+    st.integers(1, 4),  # output channels
+    st.integers(1, 9),  # K
+    st.integers(1, 40),  # weight bits: past 2**31, so that some draws leave the int64 fast path
+    st.integers(1, 40),  # input bits
+    st.booleans(),  # signed input
+    st.integers(1, 4),  # tile
+    st.integers(0, 2**31 - 1),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(wide_layers)
+def test_fast_int64_path_equals_the_exact_python_path(layer):
+    """bounds computes in int64 when nothing can overflow, else with Python ints: both give identical ints."""
+    from fpgaq import bounds
+
+    oc, k, wbits, xbits, signed, tile, seed = layer
+    rng = np.random.default_rng(seed)
+    w = np.array([[int(v) for v in rng.integers(-(2 ** (wbits - 1)), 2 ** (wbits - 1), size=k)] for _ in range(oc)])
+    bias = [int(v) for v in rng.integers(-(2**40), 2**40, size=oc)]
+    mu, nu = (-(2 ** (xbits - 1)), 2 ** (xbits - 1) - 1) if signed else (0, 2**xbits - 1)
+    expect = _python_prefix_range(w.tolist(), mu, nu, bias, tile)
+    assert bounds.prefix_range(w, mu, nu, np.array(bias), tile) == expect
+    fast, exact = w.astype(np.int64), w.astype(object)
+    if bounds.exact_array(w, mu, nu, np.array(bias)).dtype == np.int64:  # the fast path is taken: same ints
+        for f, e in zip(bounds._tile_sums(fast, mu, nu, tile), bounds._tile_sums(exact, mu, nu, tile)):
+            assert f.tolist() == e.tolist() and all(type(v) is int for v in f.reshape(-1).tolist())
+    assert bounds.prefix_range(exact, mu, nu, np.array(bias, dtype=object), tile) == expect
+    assert bounds.tile_prefix_range(fast, mu, nu, tile) == bounds.tile_prefix_range(exact, mu, nu, tile)
+    # mu <= 0 <= nu here, so a tile's range from 0 (the reference) is the range of its sum
+    tiles = [_python_prefix_range(w[:, i : i + tile].tolist(), mu, nu, [0] * oc, tile) for i in range(0, k, tile)]
+    widest = ([min(t[0][o] for t in tiles) for o in range(oc)], [max(t[1][o] for t in tiles) for o in range(oc)])
+    assert bounds.accumulator_range(fast, mu, nu, tile=tile) == widest
+
+
+def test_the_exact_path_is_taken_past_int64():
+    from fpgaq.bounds import exact_array, prefix_range
+
+    w = np.array([[2**40, -(2**40)]], dtype=np.int64)
+    assert exact_array(w, -(2**30), 2**30).dtype == object
+    assert exact_array(w, -(2**10), 2**10).dtype == np.int64
+    assert prefix_range(w, -(2**30), 2**30) == ([-(2**71)], [2**71])
+
+
+@settings(max_examples=100, deadline=None)
+@given(small_layers, st.integers(1, 3))
+def test_tile_prefix_range_brute_force(layer, tile):
+    """Every partial sum inside one tile (from 0, element by element), by brute force over all inputs."""
+    from fpgaq.bounds import tile_prefix_range
+
+    oc, k, bits, (mu, nu), seed = layer
+    w = np.random.default_rng(seed).integers(-(2 ** (bits - 1)), 2 ** (bits - 1), size=(oc, k))
+    values = np.array(list(itertools.product(range(mu, nu + 1), repeat=k)), dtype=np.int64)
+    lo, hi = [0] * oc, [0] * oc
+    for start in range(0, k, tile):
+        for end in range(start + 1, min(start + tile, k) + 1):
+            partial = values[:, start:end] @ w[:, start:end].T
+            lo = np.minimum(lo, partial.min(axis=0)).tolist()
+            hi = np.maximum(hi, partial.max(axis=0)).tolist()
+    assert tile_prefix_range(w, mu, nu, tile) == (lo, hi)

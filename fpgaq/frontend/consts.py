@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
-from fpgaq.ir.types import IntType, Rounding, quant_int_range
+from fpgaq.ir.types import MAX_INT_BITS, IntType, Rounding, quant_int_range
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,7 +27,7 @@ class QuantConst:
         moved = np.moveaxis(full, axis, 0).reshape(full.shape[axis], -1)
         if not np.all(moved == moved[:, :1]):
             raise UnsupportedOpError(f"{what}: the weight scale varies within an output channel")
-        return [Fraction(float(v)) for v in moved[:, 0]]
+        return [Fraction(float(v)) for v in moved[:, 0]]  # finite: quantize_const checked the scale
 
 
 def quantize_const(x, scale, zero_point, bits, signed, narrow, rounding: Rounding, where: str) -> QuantConst:
@@ -36,27 +36,45 @@ def quantize_const(x, scale, zero_point, bits, signed, narrow, rounding: Roundin
     scale = np.asarray(scale, dtype=np.float32)
     zero_point = np.asarray(zero_point, dtype=np.float32)
     _check_scale(scale, where)
-    y = x / scale + zero_point
+    _check_fits(x.shape, scale.shape, where, "scale")
+    _check_fits(x.shape, zero_point.shape, where, "zero point")
+    if not np.all(zero_point == np.round(zero_point)):
+        raise UnsupportedOpError(f"{where}: zero point must be an integer for quantized weights")
+    with np.errstate(over="ignore"):  # a huge x / scale clips to the largest code, as in QONNX
+        y = np.divide(x, scale, out=np.empty(x.shape, np.float32))
+        y += zero_point
     if bits == 1 and signed:
-        codes = np.where(y >= 0, 1.0, -1.0).astype(np.float32)
+        codes = np.where(y >= 0, np.float32(1), np.float32(-1))
     else:
         lo, hi = quant_int_range(bits, signed, narrow)
-        y = np.clip(y, np.float32(lo), np.float32(hi))
+        np.clip(y, np.float32(lo), np.float32(hi), out=y)
         from fpgaq.ir.hostio import _NUMPY_ROUNDING
 
-        codes = _NUMPY_ROUNDING[rounding](y)
-    ints = codes - zero_point
-    if not np.all(ints == np.round(ints)):
-        raise UnsupportedOpError(f"{where}: zero point must be an integer for quantized weights")
-    value = ((codes - zero_point) * scale).astype(np.float32)
+        codes = np.asarray(_NUMPY_ROUNDING[rounding](y), dtype=np.float32)
+    del y
+    _check_exact_ints(codes, zero_point, bits, where)
+    codes -= zero_point  # now the integers, in float32 as QONNX computes them
+    with np.errstate(over="ignore"):
+        value = np.asarray(codes * scale, dtype=np.float32)
+    _check_value(value, where)
     declared = IntType(bits, signed) if not (bits == 1 and signed) else IntType(2, True)
-    return QuantConst(ints.astype(np.int64), scale, value, declared)
+    return QuantConst(codes.astype(np.int64), scale, value, declared)
+
+
+def _check_exact_ints(codes, zero_point, bits: int, where: str) -> None:
+    """codes - zero_point must be exact in float32 and fit MAX_INT_BITS (always so for small zero points)."""
+    if bits < 24 and np.abs(zero_point).max(initial=0) < 2**23:
+        return  # both below 2**23: the float32 difference is exact and small
+    exact = codes.astype(np.float64) - zero_point.astype(np.float64)
+    if np.any(np.abs(exact) >= 2.0 ** (MAX_INT_BITS - 1)) or not np.array_equal(exact, codes - zero_point):
+        raise UnsupportedOpError(f"{where}: the zero point is too large for exact integer weights")
 
 
 def bipolar_const(x, scale, where: str) -> QuantConst:
     x = np.asarray(x, dtype=np.float32)
     scale = np.asarray(scale, dtype=np.float32)
     _check_scale(scale, where)
+    _check_fits(x.shape, scale.shape, where, "scale")
     ints = np.where(x >= 0, 1, -1).astype(np.int64)
     return QuantConst(ints, scale, (ints.astype(np.float32) * scale).astype(np.float32), IntType(2, True))
 
@@ -64,6 +82,18 @@ def bipolar_const(x, scale, where: str) -> QuantConst:
 def _check_scale(scale: np.ndarray, where: str) -> None:
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise UnsupportedOpError(f"{where}: quantization scale must be positive and finite")
+
+
+def _check_fits(shape, param_shape, where: str, what: str) -> None:
+    """A quantizer parameter broadcasts to the constant's shape without growing it."""
+    fits = len(param_shape) <= len(shape) and all(p in (1, n) for p, n in zip(param_shape[::-1], shape[::-1]))
+    if not fits:
+        raise UnsupportedOpError(f"{where}: {what} of shape {param_shape} does not fit the constant of shape {shape}")
+
+
+def _check_value(value: np.ndarray, where: str) -> None:
+    if not np.all(np.isfinite(value)):
+        raise UnsupportedOpError(f"{where}: the quantized values overflow float32 (the scale is too large)")
 
 
 def exact_sqrt(v: Fraction, bits: int = 256) -> Fraction:

@@ -1,24 +1,25 @@
 """The state of a lowering run, shared by the op handlers (ops_quant, ops_nn, ops_shape).
 
-See fpgaq.frontend.lower for the walk; this module holds what the handlers read and write.
-
+See fpgaq.frontend.lower for the walk; this module holds what the handlers read and write, and the checks
+every value read from the file goes through (attribute types, finite constants, shapes, integer widths).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from onnx import helper
+from onnx import AttributeProto
 
-from fpgaq.bounds import prefix_range
+from fpgaq.bounds import bits_for_range, prefix_range
 from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend.consts import QuantConst
 from fpgaq.ir import graph as ir
 from fpgaq.ir.chain import Affine, Chain
-from fpgaq.ir.types import IntType
+from fpgaq.ir.types import MAX_INT_BITS, IntType
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +35,84 @@ class State:
     quant: tuple | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class RawInput:
+    """The float model input after shape ops only: (ONNX node, "reshape" | "transpose", argument, shape before).
+
+    Shape ops commute with the elementwise input quantizer, so the host quantizes in the model input's layout
+    and the pending ops become IR Reshape/Transpose nodes on the integer codes.
+    """
+
+    input_shape: tuple[int, ...]
+    shape: tuple[int, ...]
+    ops: tuple = ()
+
+    def then(self, node, kind: str, arg, shape: tuple[int, ...]) -> RawInput:
+        """The raw input after one more shape op, which gives it the per-sample `shape`."""
+        return RawInput(self.input_shape, shape, self.ops + ((node, kind, arg, self.shape),))
+
+    def to_input_layout(self, param: np.ndarray) -> np.ndarray:
+        """A per-sample parameter given in this layout, moved to the model input's layout element by element."""
+        arr = np.broadcast_to(param, self.shape)
+        for _, kind, arg, before in reversed(self.ops):
+            arr = arr.reshape(before) if kind == "reshape" else arr.transpose(np.argsort(arg))
+        return arr
+
+
+_WIDTH_HINTS = {
+    "Dense": ("accumulator", "narrow the weights, the input or the bias"),
+    "Conv": ("accumulator", "narrow the weights, the input or the bias"),
+    "SumPool": ("sum", "narrow the input or the pooling window"),
+    "Add": ("sum", "narrow the inputs or bring their scales closer"),
+}
+
+
+def where(node) -> str:
+    """How messages name an ONNX node: "Quant node 'Quant_0'"."""
+    return f"{node.op_type} node {node.name!r}"
+
+
+def check_finite(node, what: str, value) -> np.ndarray:
+    """A numeric constant from the file as an array; NaN, infinity, empty or non-numeric values are refused."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise ModelError(f"{where(node)}: {what} must be numeric, not of type {arr.dtype}")
+    if arr.size == 0:
+        raise ModelError(f"{where(node)}: {what} is empty")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = arr.reshape(-1)[~np.isfinite(arr.reshape(-1))][0]
+        raise ModelError(f"{where(node)}: {what} must be finite, not {float(bad)}")
+    return arr
+
+
+def check_inputs(node, here: str, required: int, most: int | None) -> None:
+    """The node has `required` non-empty leading inputs and at most `most` inputs (None: no limit)."""
+    count = len(node.input)
+    if count < required or (most is not None and count > most):
+        raise ModelError(f"{here}: {node.op_type} takes {_count(required, most)}, not {count}")
+    for index in range(required):
+        if not node.input[index]:
+            raise ModelError(f"{here}: its required input {index} is empty")
+
+
+def _count(required: int, most: int | None) -> str:
+    noun = "input" if most == required == 1 else "inputs"
+    if most is None:
+        return f"at least {required} {noun}"
+    if most == required:
+        return f"{required} {noun}"
+    return f"{required} {'or' if most == required + 1 else 'to'} {most} {noun}"
+
+
+def check_width(node, what: str, lo: int, hi: int, hint: str) -> None:
+    """Refuse an integer range wider than MAX_INT_BITS (int64 arithmetic would silently wrap)."""
+    bits = bits_for_range(lo, hi)
+    if bits > MAX_INT_BITS:
+        raise UnsupportedOpError(
+            f"{where(node)}: {what} needs {bits} bits; fpgaq carries integers of at most {MAX_INT_BITS} bits ({hint})"
+        )
+
+
 class Lowering:
     """Mutable state of one lowering run: the ONNX model, the values seen so far, the IR being built."""
 
@@ -47,59 +126,104 @@ class Lowering:
         self._counters: dict[str, itertools.count] = {}
         for init in model.graph.initializer:
             self.values[init.name] = model.get_initializer(init.name)
+        name = model.graph.input[0].name
+        shape = self.sample_shape(name)
+        self.values[name] = RawInput(shape, shape)
+
+    # ---- attributes, checked against their ONNX type -------------------------------------------------
+
+    def _attribute(self, node, name: str, kinds: tuple, shown: str):
+        """The attribute called `name` (None when absent); its ONNX type must be one of `kinds`."""
+        for a in node.attribute:
+            if a.name == name:
+                if a.type not in kinds:
+                    raise ModelError(f"{where(node)}: attribute {name} must be {shown}, not {_show_attribute(a)}")
+                return a
+        return None
+
+    def attr_int(self, node, name: str, default: int | None, choices=None) -> int | None:
+        """An INT attribute, optionally one of `choices`."""
+        a = self._attribute(node, name, (AttributeProto.INT,), "an integer")
+        value = default if a is None else int(a.i)
+        if choices is not None and value not in choices:
+            valid = " or ".join(str(c) for c in choices)
+            raise UnsupportedOpError(f"{where(node)}: attribute {name} must be {valid}, not {value}")
+        return value
+
+    def attr_flag(self, node, name: str, default: int) -> bool:
+        """A 0/1 INT attribute (signed, narrow, transB, ...) as a bool."""
+        return bool(self.attr_int(node, name, default, (0, 1)))
+
+    def attr_float(self, node, name: str, default: float | None) -> Fraction | None:
+        """A finite FLOAT (or INT) attribute as an exact Fraction."""
+        a = self._attribute(node, name, (AttributeProto.FLOAT, AttributeProto.INT), "a number")
+        if a is None:
+            return None if default is None else Fraction(default)
+        value = a.f if a.type == AttributeProto.FLOAT else a.i
+        if not math.isfinite(value):
+            raise ModelError(f"{where(node)}: attribute {name} must be finite, not {value}")
+        return Fraction(value)
+
+    def attr_str(self, node, name: str, default: str | None) -> str | None:
+        a = self._attribute(node, name, (AttributeProto.STRING,), "a string")
+        return default if a is None else a.s.decode(errors="replace")
+
+    def attr_ints(self, node, name: str, default) -> tuple[int, ...] | None:
+        a = self._attribute(node, name, (AttributeProto.INTS,), "a list of integers")
+        return default if a is None else tuple(int(v) for v in a.ints)
 
     # ---- helpers used by the op handlers -------------------------------------------------------------
 
-    def attr(self, node, name, default=None):
-        for a in node.attribute:
-            if a.name == name:
-                value = helper.get_attribute_value(a)
-                return value.decode() if isinstance(value, bytes) else value
-        return default
-
     def const(self, node, index: int, what: str):
-        """A float constant input (initializer or folded); QuantConst inputs give their float value."""
+        """A finite float constant input (initializer or folded); QuantConst inputs give their float value."""
         if index >= len(node.input) or not node.input[index]:
             return None
         value = self.values.get(node.input[index])
         if isinstance(value, QuantConst):
             return value.value
-        if value is None or isinstance(value, State):
-            raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: {what} must be a constant")
-        return np.asarray(value)
+        if not isinstance(value, np.ndarray):
+            raise UnsupportedOpError(f"{where(node)}: {what} must be a constant")
+        return check_finite(node, what, value)
 
     def quant_const(self, node, index: int, what: str) -> QuantConst:
         value = self.values.get(node.input[index])
         if not isinstance(value, QuantConst):
-            raise UnsupportedOpError(
-                f"{node.op_type} node {node.name!r}: {what} must be quantized by a Quant or BipolarQuant op"
-            )
+            raise UnsupportedOpError(f"{where(node)}: {what} must be quantized by a Quant or BipolarQuant op")
         return value
 
     def state(self, node, index: int = 0) -> State:
-        name = node.input[index]
-        value = self.values.get(name)
+        value = self.values.get(node.input[index])
         if isinstance(value, State):
             return value
-        if name == self.model.graph.input[0].name:
+        if isinstance(value, RawInput):
             raise UnsupportedOpError(
-                f"{node.op_type} node {node.name!r} reads the model input directly; the model input must be "
+                f"{where(node)} reads the model input directly; the model input must be "
                 "quantized (Quant or BipolarQuant) before any other op"
             )
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: input {index} must be an activation")
+        raise UnsupportedOpError(f"{where(node)}: input {index} must be an activation")
+
+    def raw(self, node, index: int = 0) -> RawInput | None:
+        """The model input (possibly after shape ops) when this node reads it, else None."""
+        value = self.values.get(node.input[index])
+        return value if isinstance(value, RawInput) else None
 
     def is_quant_const(self, node, index: int) -> bool:
         return index < len(node.input) and isinstance(self.values.get(node.input[index]), QuantConst)
 
     def is_const(self, node, index: int) -> bool:
-        value = self.values.get(node.input[index])
-        return value is not None and not isinstance(value, State)
+        return isinstance(self.values.get(node.input[index]), (np.ndarray, QuantConst))
 
     def full_shape(self, tensor_name: str) -> tuple[int, ...]:
+        """The static shape of a tensor, batch first; every axis after the batch axis must be positive."""
         shape = self.model.get_tensor_shape(tensor_name)
         if shape is None:
             raise ModelError(f"no shape known for tensor {tensor_name!r}")
-        return tuple(int(d) for d in shape)
+        shape = tuple(int(d) for d in shape)
+        if not shape or any(d < 1 for d in shape[1:]):
+            raise ModelError(
+                f"tensor {tensor_name!r} has shape {list(shape)}; it needs a batch axis and positive sizes after it"
+            )
+        return shape
 
     def sample_shape(self, tensor_name: str) -> tuple[int, ...]:
         return self.full_shape(tensor_name)[1:]
@@ -110,6 +234,11 @@ class Lowering:
         return name
 
     def add_node(self, cls, onnx_node, inputs, out_shape, dtype, lo, hi, **fields) -> str:
+        """Append an IR node; its output range must fit MAX_INT_BITS and its shape must be non-empty."""
+        what, hint = _WIDTH_HINTS.get(cls.op, ("output", "narrow its input"))
+        check_width(onnx_node, f"its {cls.op} {what}", min(lo, dtype.min), max(hi, dtype.max), hint)
+        if any(int(d) < 1 for d in out_shape):
+            raise ModelError(f"{where(onnx_node)}: its output would have the empty shape {list(out_shape)}")
         prefix = cls.op.lower()
         counter = self._counters.setdefault(prefix, itertools.count())
         out = self.new_tensor(out_shape, dtype, lo, hi)
@@ -122,6 +251,7 @@ class Lowering:
         src = self.tensors[state.src]
         lo, hi = prefix_range(weight.reshape(weight.shape[0], -1), src.lo, src.hi, bias)
         acc_lo, acc_hi = min(lo), max(hi)
+        check_width(onnx_node, f"its {cls.op} accumulator", acc_lo, acc_hi, _WIDTH_HINTS[cls.op][1])
         return self.add_node(
             cls,
             onnx_node,
@@ -140,23 +270,37 @@ class Lowering:
         self.values[onnx_node.output[0]] = value
 
 
+def _show_attribute(a) -> str:
+    """An attribute's value for a message (its kind when it is not a plain number, string or list)."""
+    if a.type == AttributeProto.FLOAT:
+        return repr(a.f)
+    if a.type == AttributeProto.INT:
+        return repr(a.i)
+    if a.type == AttributeProto.STRING:
+        return repr(a.s.decode(errors="replace"))
+    if a.type == AttributeProto.INTS:
+        return repr(list(a.ints))
+    if a.type == AttributeProto.FLOATS:
+        return repr(list(a.floats))
+    return f"an attribute of type {AttributeProto.AttributeType.Name(a.type)}"
+
+
 def input_affine(state: State, node, what: str) -> Affine:
     """The chain of a dot-product input, which must be one affine map with a single scale."""
     aff = state.chain.affine()
     if aff is None:
         raise UnsupportedOpError(
-            f"{node.op_type} node {node.name!r}: {what} is not a quantized tensor (a float op such as Relu, "
+            f"{where(node)}: {what} is not a quantized tensor (a float op such as Relu, "
             "Clip or a rounding sits between its Quant and this node)"
         )
     scales = set(aff.a.reshape(-1).tolist())
     if len(scales) != 1:
-        raise UnsupportedOpError(
-            f"{node.op_type} node {node.name!r}: {what} has a per-channel scale; dot products need one scale"
-        )
+        raise UnsupportedOpError(f"{where(node)}: {what} has a per-channel scale; dot products need one scale")
     if 0 in scales:
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: {what} has scale 0")
+        raise UnsupportedOpError(f"{where(node)}: {what} has scale 0")
     return aff
 
 
 def frac(value) -> Fraction:
+    """An exact Fraction of a finite float from the file (callers check finiteness with check_finite)."""
     return Fraction(float(value))

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend import ops_nn, ops_quant, ops_shape
-from fpgaq.frontend.context import Lowering, State
+from fpgaq.frontend.context import Lowering, RawInput, State, check_inputs, where
 from fpgaq.ir import graph as ir
 
 HANDLERS = {**ops_quant.HANDLERS, **ops_nn.HANDLERS, **ops_shape.HANDLERS}
 SUPPORTED_OPS = tuple(sorted(HANDLERS))
+ARITY = {**ops_quant.ARITY, **ops_nn.ARITY, **ops_shape.ARITY}  # op -> (required inputs, most inputs or None)
 
 
 def lower(model) -> ir.Graph:
@@ -26,17 +27,21 @@ def lower(model) -> ir.Graph:
             f"the model must have one input and one output, not {len(graph.input)} and {len(graph.output)}"
         )
     low = Lowering(model)
+    consumed = {name for node in graph.node for name in node.input} | {graph.output[0].name}
     for node in graph.node:
         handler = HANDLERS.get(node.op_type)
         if handler is None:
             raise UnsupportedOpError(
                 f"unsupported op {node.op_type!r} at node {node.name!r}; supported: {', '.join(SUPPORTED_OPS)}"
             )
+        check_arity(node, consumed)
         handler(low, node)
     if low.input_spec is None:
         raise UnsupportedOpError("the model input must be quantized by a Quant or BipolarQuant op")
     out_name = graph.output[0].name
     result = low.values.get(out_name)
+    if isinstance(result, RawInput):
+        raise UnsupportedOpError(f"the model output {out_name!r} is the model input before its quantizer")
     if not isinstance(result, State):
         raise ModelError(f"the model output {out_name!r} does not depend on the input")
     out_chain = result.chain
@@ -48,6 +53,16 @@ def lower(model) -> ir.Graph:
     tensors = {k: v for k, v in low.tensors.items() if k in live}
     quantized = {k: v for k, v in low.quantized.items() if v in live}
     return ir.Graph(low.input_spec, tensors, tuple(nodes), output, quantized)
+
+
+def check_arity(node, consumed: set) -> None:
+    """The node has the inputs its op needs (required ones non-empty) and one output that others may read."""
+    check_inputs(node, where(node), *ARITY[node.op_type])
+    if not node.output or not node.output[0]:
+        raise ModelError(f"{where(node)}: it has no output")
+    for name in node.output[1:]:
+        if name and name in consumed:
+            raise UnsupportedOpError(f"{where(node)}: only its first output is supported, and {name!r} is read")
 
 
 def _live_nodes(nodes, output: str):

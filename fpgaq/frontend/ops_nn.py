@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
 
-from fpgaq.errors import UnsupportedOpError
+from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend.consts import exact_sqrt
-from fpgaq.frontend.context import Lowering, State, frac, input_affine
-from fpgaq.frontend.ops_quant import sample_param
+from fpgaq.frontend.context import Lowering, State, check_width, frac, input_affine, where
+from fpgaq.frontend.geometry import check_inferred, conv_attrs, pool_attrs
+from fpgaq.frontend.ops_quant import check_broadcast, sample_param
 from fpgaq.ir import graph as ir
 from fpgaq.ir.chain import Affine, Chain, Clamp, compress, frac_array, none_array
 from fpgaq.ir.types import IntType
+
+_INT64_SAFE = 1 << 62
 
 
 def _dense_from(
@@ -31,27 +35,48 @@ def _dense_from(
     aff = input_affine(state, node, "the input")
     shape = low.tensors[state.src].shape
     if shape[-1] != ints.shape[1]:
-        raise UnsupportedOpError(
-            f"{node.op_type} node {node.name!r}: input has {shape[-1]} features, weights expect {ints.shape[1]}"
-        )
+        raise UnsupportedOpError(f"{where(node)}: input has {shape[-1]} features, weights expect {ints.shape[1]}")
     a = aff.a.reshape(-1)[0]
-    b = np.broadcast_to(aff.b, (1,) * (len(shape) - 1) + (shape[-1],)).reshape(-1, shape[-1])
-    if len(set(map(tuple, b.tolist()))) != 1:
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: input offset varies across tokens")
-    b = b[0]
+    b = compress(aff.b)
+    if any(n != 1 for n in b.shape[:-1]):
+        raise UnsupportedOpError(f"{where(node)}: input offset varies across tokens")
+    b = np.broadcast_to(b.reshape(-1), (shape[-1],))
+    oc = ints.shape[0]
     gain = [alpha * a * ws for ws in wscale]
-    offset = [alpha * ws * sum(int(w) * bk for w, bk in zip(row, b) if w) for ws, row in zip(wscale, ints.tolist())]
+    offset = [alpha * ws * dot for ws, dot in zip(wscale, weighted_sums(ints, b))]
     if bias is not None:
-        offset = [o + beta * frac(v) for o, v in zip(offset, np.asarray(bias).reshape(-1))]
-    int_bias, offset = _split_integer_bias(gain, offset, quantized_bias)
-    out_shape = shape[:-1] + (ints.shape[0],)
+        check_broadcast(np.shape(bias), (1, oc), where(node), "the bias")
+        offset = [o + beta * frac(v) for o, v in zip(offset, np.broadcast_to(bias, (1, oc)).reshape(-1))]
+    int_bias, offset = _split_integer_bias(node, gain, offset, quantized_bias)
+    out_shape = shape[:-1] + (oc,)
     out = low.add_dot_product(ir.Dense, node, state, ints, int_bias, out_shape, weight_type)
     rank = len(out_shape)
     chain_rank = (1,) * (rank - 1)
     low.set(node, State(out, _affine_chain(rank, gain, offset, chain_rank + (len(gain),))))
 
 
-def _split_integer_bias(gain, offset, quantized_bias: bool):
+def weighted_sums(ints: np.ndarray, b) -> list[Fraction]:
+    """Exactly sum_k ints[o, k] * b[k] per row o, for integer weights and rational b (integer matrix product)."""
+    b = [Fraction(v) for v in np.asarray(b, dtype=object).reshape(-1).tolist()]
+    if all(v == 0 for v in b):
+        return [Fraction(0)] * ints.shape[0]
+    if all(v == b[0] for v in b):
+        return [b[0] * int(s) for s in _int_matmul(ints, np.ones(len(b), dtype=np.int64))]
+    den = math.lcm(*(v.denominator for v in b))
+    nums = [int(v * den) for v in b]
+    return [Fraction(int(s), den) for s in _int_matmul(ints, nums)]
+
+
+def _int_matmul(ints: np.ndarray, vector) -> list[int]:
+    """ints @ vector exactly: in int64 when no partial sum can reach 2**62, else with Python ints."""
+    w_max = max(-int(ints.min()), int(ints.max())) if ints.size else 0
+    v_max = max((abs(int(v)) for v in vector), default=0)
+    if w_max * v_max * max(ints.shape[1], 1) < _INT64_SAFE:
+        return (ints.astype(np.int64) @ np.asarray(vector, dtype=np.int64)).tolist()
+    return (ints.astype(object) @ np.asarray(list(vector), dtype=object)).tolist()
+
+
+def _split_integer_bias(node, gain, offset, quantized_bias: bool):
     """A quantized bias enters the accumulator as the integer nearest offset / gain (its code, for Int32Bias).
 
     The remainder (the bias scale in the file is float32(s_in * s_w), not the exact product) stays in the
@@ -60,11 +85,11 @@ def _split_integer_bias(gain, offset, quantized_bias: bool):
     if not quantized_bias or any(g == 0 for g in gain):
         return None, offset
     q = [round(o / g) for o, g in zip(offset, gain)]
+    check_width(node, "its integer bias", min(q), max(q), "narrow the bias or widen its scale")
     return np.array(q, dtype=np.int64), [o - v * g for o, v, g in zip(offset, q, gain)]
 
 
 def _affine_chain(rank, gain, offset, shape):
-
     return Chain(rank).then(Affine(compress(_obj(gain).reshape(shape)), compress(_obj(offset).reshape(shape))))
 
 
@@ -75,26 +100,22 @@ def _obj(values) -> np.ndarray:
 
 
 def gemm(low: Lowering, node) -> None:
-    if low.attr(node, "transA", 0):
+    if low.attr_flag(node, "transA", 0):
         raise UnsupportedOpError(f"Gemm node {node.name!r}: transA=1 is not supported")
+    trans_b = low.attr_flag(node, "transB", 0)
+    alpha, beta = low.attr_float(node, "alpha", 1.0), low.attr_float(node, "beta", 1.0)
     state = low.state(node, 0)
+    if len(low.tensors[state.src].shape) != 1:
+        raise UnsupportedOpError(
+            f"Gemm node {node.name!r}: the input must be a matrix, not of shape {(1,) + low.tensors[state.src].shape}"
+        )
     weight = low.quant_const(node, 1, "the weight")
-    ints = weight.ints if low.attr(node, "transB", 0) else weight.ints.T
-    axis = 0 if low.attr(node, "transB", 0) else 1
-    wscale = weight.channel_scale(axis, f"Gemm node {node.name!r}")
+    if weight.ints.ndim != 2:
+        raise UnsupportedOpError(f"Gemm node {node.name!r}: weights must be a matrix, not of shape {weight.ints.shape}")
+    ints = weight.ints if trans_b else weight.ints.T
+    wscale = weight.channel_scale(0 if trans_b else 1, where(node))
     bias = low.const(node, 2, "the bias")
-    _dense_from(
-        low,
-        node,
-        state,
-        ints,
-        wscale,
-        bias,
-        low.is_quant_const(node, 2),
-        weight.dtype,
-        frac(low.attr(node, "alpha", 1.0)),
-        frac(low.attr(node, "beta", 1.0)),
-    )
+    _dense_from(low, node, state, ints, wscale, bias, low.is_quant_const(node, 2), weight.dtype, alpha, beta)
 
 
 def matmul(low: Lowering, node) -> None:
@@ -102,53 +123,44 @@ def matmul(low: Lowering, node) -> None:
     weight = low.quant_const(node, 1, "the weight")
     if weight.ints.ndim != 2:
         raise UnsupportedOpError(f"MatMul node {node.name!r}: weights must be a matrix")
-    wscale = weight.channel_scale(1, f"MatMul node {node.name!r}")
+    if not low.tensors[state.src].shape:
+        raise UnsupportedOpError(f"MatMul node {node.name!r}: the input must have a feature axis")
+    wscale = weight.channel_scale(1, where(node))
     _dense_from(low, node, state, weight.ints.T, wscale, None, False, weight.dtype)
 
 
 def conv(low: Lowering, node) -> None:
-    where = f"Conv node {node.name!r}"
+    here = where(node)
     state = low.state(node, 0)
     weight = low.quant_const(node, 1, "the weight")
     ints = weight.ints
-    nd = ints.ndim - 2
-    if nd not in (1, 2):
-        raise UnsupportedOpError(f"{where}: only 1D and 2D convolutions are supported")
-    if low.attr(node, "auto_pad", "NOTSET") != "NOTSET":
-        raise UnsupportedOpError(f"{where}: auto_pad is not supported; export with explicit pads")
-    group = int(low.attr(node, "group", 1))
-    strides = tuple(low.attr(node, "strides", [1] * nd))
-    dilations = tuple(low.attr(node, "dilations", [1] * nd))
-    pads = tuple(low.attr(node, "pads", [0] * 2 * nd))
-    aff = input_affine(state, node, "the input")
     shape = low.tensors[state.src].shape
-    channels = shape[0]
+    geo = conv_attrs(low, node, ints.shape, shape)
+    aff = input_affine(state, node, "the input")
     a = aff.a.reshape(-1)[0]
-    b = np.broadcast_to(aff.b, shape)
-    b_per_channel = b.reshape(channels, -1)
-    if any(len(set(row)) != 1 for row in b_per_channel.tolist()):
-        raise UnsupportedOpError(f"{where}: the input offset varies within a channel")
-    b_c = [row[0] for row in b_per_channel.tolist()]
-    pad_value = 0
-    if any(pads):
-        pad_codes = {-bc / a for bc in b_c}
-        if len(pad_codes) != 1 or next(iter(pad_codes)).denominator != 1:
-            raise UnsupportedOpError(f"{where}: zero padding needs the value 0 to be an integer code of the input")
-        pad_value = int(next(iter(pad_codes)))
-    wscale = weight.channel_scale(0, where)
+    b = compress(aff.b)
+    if any(n != 1 for n in b.shape[1:]):
+        raise UnsupportedOpError(f"{here}: the input offset varies within a channel")
+    b_c = np.broadcast_to(b.reshape(-1), (shape[0],)).tolist()
+    pad_value = _pad_code(low, node, state, a, b_c) if any(geo.pads) else 0
+    wscale = weight.channel_scale(0, here)
     oc, icg = ints.shape[:2]
-    per_group = oc // group
+    per_group = oc // geo.group
     gain = [a * ws for ws in wscale]
+    sums = _tap_sums(ints.reshape(oc, icg, -1))
     offset = []
-    for o in range(oc):
-        g = o // per_group
-        sums = ints[o].reshape(icg, -1).sum(axis=1).tolist()
-        offset.append(wscale[o] * sum(int(s) * b_c[g * icg + c] for c, s in enumerate(sums) if s))
+    for g in range(geo.group):
+        rows = slice(g * per_group, (g + 1) * per_group)
+        dots = weighted_sums(sums[rows], b_c[g * icg : (g + 1) * icg])
+        offset.extend(ws * d for ws, d in zip(wscale[rows], dots))
     bias = low.const(node, 2, "the bias")
     if bias is not None:
-        offset = [o + frac(v) for o, v in zip(offset, np.asarray(bias).reshape(-1))]
-    int_bias, offset = _split_integer_bias(gain, offset, low.is_quant_const(node, 2))
-    out_shape = low.sample_shape(node.output[0])
+        if bias.shape != (oc,):
+            raise UnsupportedOpError(f"{here}: the bias has shape {bias.shape}, not ({oc},)")
+        offset = [o + frac(v) for o, v in zip(offset, bias)]
+    int_bias, offset = _split_integer_bias(node, gain, offset, low.is_quant_const(node, 2))
+    out_shape = (oc,) + geo.out_spatial
+    check_inferred(low, node, out_shape)
     out = low.add_dot_product(
         ir.Conv,
         node,
@@ -157,28 +169,61 @@ def conv(low: Lowering, node) -> None:
         int_bias,
         out_shape,
         weight.dtype,
-        strides=strides,
-        pads=pads,
-        dilations=dilations,
-        group=group,
+        strides=geo.strides,
+        pads=geo.pads,
+        dilations=geo.dilations,
+        group=geo.group,
         pad_value=pad_value,
     )
     rank = len(out_shape)
     low.set(node, State(out, _affine_chain(rank, gain, offset, (oc,) + (1,) * (rank - 1))))
 
 
+def _tap_sums(w: np.ndarray) -> np.ndarray:
+    """Sum over the last axis (the kernel taps), exactly: int64 when it cannot overflow, else Python ints."""
+    w_max = max(-int(w.min()), int(w.max())) if w.size else 0
+    return (w if w_max * max(w.shape[-1], 1) < _INT64_SAFE else w.astype(object)).sum(axis=-1)
+
+
+def _pad_code(low: Lowering, node, state: State, a, b_c) -> int:
+    """The input code of the value 0, which zero padding inserts; it must be an integer inside the input range."""
+    codes = {-bc / a for bc in b_c}
+    if len(codes) != 1 or next(iter(codes)).denominator != 1:
+        raise UnsupportedOpError(f"{where(node)}: zero padding needs the value 0 to be an integer code of the input")
+    code = int(next(iter(codes)))
+    src = low.tensors[state.src]
+    if not src.lo <= code <= src.hi:
+        raise UnsupportedOpError(
+            f"{where(node)}: zero padding inserts the code {code}, outside the input's range [{src.lo}, {src.hi}]"
+        )
+    return code
+
+
 def batchnorm(low: Lowering, node) -> None:
+    here = where(node)
     state = low.state(node, 0)
+    low.attr_int(node, "training_mode", 0, (0,))
+    shape = low.tensors[state.src].shape
+    if not shape:
+        raise UnsupportedOpError(f"{here}: the input has no channel axis")
     rank = state.chain.rank
-    eps = frac(low.attr(node, "epsilon", 1e-5))
-    gamma, beta, mean, var = (low.const(node, i, n) for i, n in enumerate(("scale", "bias", "mean", "var"), 1))
+    eps = low.attr_float(node, "epsilon", 1e-5)
+    names = ("scale", "bias", "mean", "var")
+    params = [low.const(node, i, name) for i, name in enumerate(names, 1)]
+    for name, p in zip(names, params):
+        if p.shape != (shape[0],):
+            raise UnsupportedOpError(f"{here}: {name} has shape {p.shape}, not ({shape[0]},) for the channels")
     gain, offset = [], []
-    for g, bt, m, v in zip(*(np.asarray(p, dtype=np.float32).reshape(-1) for p in (gamma, beta, mean, var))):
+    for c, (g, bt, m, v) in enumerate(zip(*(np.asarray(p, dtype=np.float32) for p in params))):
+        if frac(v) + eps <= 0:
+            raise UnsupportedOpError(
+                f"{here}: var + epsilon must be positive, not {float(frac(v) + eps)} (channel {c})"
+            )
         k = frac(g) / exact_sqrt(frac(v) + eps)
         gain.append(k)
         offset.append(frac(bt) - frac(m) * k)
-    shape = (len(gain),) + (1,) * (rank - 1)
-    _extend(low, node, state, Affine(compress(_obj(gain).reshape(shape)), compress(_obj(offset).reshape(shape))))
+    pshape = (len(gain),) + (1,) * (rank - 1)
+    _extend(low, node, state, Affine(compress(_obj(gain).reshape(pshape)), compress(_obj(offset).reshape(pshape))))
 
 
 def relu(low: Lowering, node) -> None:
@@ -190,10 +235,18 @@ def relu(low: Lowering, node) -> None:
 def clip(low: Lowering, node) -> None:
     state = low.state(node, 0)
     rank = state.chain.rank
+    full = (1,) + low.tensors[state.src].shape
     bounds = []
-    for index, attr in ((1, "min"), (2, "max")):
-        value = low.const(node, index, attr) if len(node.input) > index else low.attr(node, attr)
-        bounds.append(none_array(rank) if value is None else sample_param(value, rank + 1, node.name))
+    for index, name in ((1, "min"), (2, "max")):
+        if len(node.input) > index:
+            value = low.const(node, index, name)
+        else:
+            value = low.attr_float(node, name, None)
+        bounds.append(none_array(rank) if value is None else sample_param(value, full, where(node), name))
+    if all(v is not None for v in bounds[0].reshape(-1)) and all(v is not None for v in bounds[1].reshape(-1)):
+        lo, hi = np.broadcast_arrays(*bounds)
+        if np.any(lo > hi):
+            raise UnsupportedOpError(f"{where(node)}: min {float(np.max(lo))} is greater than max {float(np.min(hi))}")
     _extend(low, node, state, Clamp(*bounds))
 
 
@@ -204,12 +257,13 @@ def elementwise(low: Lowering, node) -> None:
         return
     const_index = 1 if low.is_const(node, 1) else 0
     if not low.is_const(node, const_index):
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: one input must be a constant")
+        raise UnsupportedOpError(f"{where(node)}: one input must be a constant")
     if const_index == 0 and node.op_type in ("Sub", "Div"):
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: the constant must be the second input")
+        raise UnsupportedOpError(f"{where(node)}: the constant must be the second input")
     state = low.state(node, 1 - const_index)
     rank = state.chain.rank
-    c = sample_param(low.const(node, const_index, "the constant"), rank + 1, f"{node.op_type} node {node.name!r}")
+    full = (1,) + low.tensors[state.src].shape
+    c = sample_param(low.const(node, const_index, "the constant"), full, where(node), "the constant")
     one, zero = frac_array(1, rank), frac_array(0, rank)
     if node.op_type == "Div" and any(v == 0 for v in c.reshape(-1)):
         raise UnsupportedOpError(f"Div node {node.name!r}: division by zero")
@@ -228,19 +282,20 @@ def _extend(low, node, state: State, step) -> None:
 
 def residual_add(low: Lowering, node) -> None:
     """x0 + x1 of two quantized tensors: integer multipliers on each code, the common scale in the chain."""
-    where = f"Add node {node.name!r}"
+    here = where(node)
     states = [low.state(node, 0), low.state(node, 1)]
     affs = [input_affine(s, node, f"input {i}") for i, s in enumerate(states)]
-    shape = low.sample_shape(node.output[0])
-    for s in states:
-        if low.tensors[s.src].shape != shape:
-            raise UnsupportedOpError(f"{where}: broadcasting adds are not supported")
+    shape = low.tensors[states[0].src].shape
+    if low.tensors[states[1].src].shape != shape:
+        raise UnsupportedOpError(f"{here}: broadcasting adds are not supported")
     a0, a1 = (aff.a.reshape(-1)[0] for aff in affs)
     unit = _gcd_fraction(a0, a1)
     m0, m1 = int(a0 / unit), int(a1 / unit)
     t0, t1 = (low.tensors[s.src] for s in states)
-    lo = min(m0 * t0.lo, m0 * t0.hi) + min(m1 * t1.lo, m1 * t1.hi)
-    hi = max(m0 * t0.lo, m0 * t0.hi) + max(m1 * t1.lo, m1 * t1.hi)
+    terms = [sorted((m * t.lo, m * t.hi)) for m, t in ((m0, t0), (m1, t1))]
+    for i, (t_lo, t_hi) in enumerate(terms):
+        check_width(node, f"its Add term {i}", t_lo, t_hi, "bring the scales of its inputs closer")
+    lo, hi = terms[0][0] + terms[1][0], terms[0][1] + terms[1][1]
     rank = len(shape)
     out = low.add_node(
         ir.Add,
@@ -253,41 +308,40 @@ def residual_add(low: Lowering, node) -> None:
         scale0=ir.frozen_array(m0),
         scale1=ir.frozen_array(m1),
     )
-
     offset = compress(np.broadcast_to(affs[0].b, shape) + np.broadcast_to(affs[1].b, shape))
     low.set(node, State(out, Chain(rank).then(Affine(frac_array(unit, rank), offset))))
 
 
 def _gcd_fraction(x: Fraction, y: Fraction) -> Fraction:
-    from math import gcd, lcm
-
-    den = lcm(x.denominator, y.denominator)
-    return Fraction(gcd(int(x * den), int(y * den)), den)
+    den = math.lcm(x.denominator, y.denominator)
+    return Fraction(math.gcd(int(x * den), int(y * den)), den)
 
 
 def maxpool(low: Lowering, node) -> None:
-    where = f"MaxPool node {node.name!r}"
+    here = where(node)
     state = low.state(node, 0)
-    kernel, strides, pads, dilations = _pool_attrs(low, node, where)
+    src = low.tensors[state.src]
+    geo = pool_attrs(low, node, src.shape)
     chain = state.chain
     pshape = chain.param_shape()
     if any(n != 1 for n in pshape[1:]):
-        raise UnsupportedOpError(f"{where}: the pending float ops vary along the pooled axes")
+        raise UnsupportedOpError(f"{here}: the pending float ops vary along the pooled axes")
     sign = np.array([_direction(chain, (c,) + (0,) * (len(pshape) - 1)) for c in range(pshape[0])], dtype=np.int64)
     sign = sign.reshape((pshape[0],) + (1,) * (len(pshape) - 1))
-    src = low.tensors[state.src]
+    out_shape = src.shape[:1] + geo.out_spatial
+    check_inferred(low, node, out_shape)
     out = low.add_node(
         ir.MaxPool,
         node,
         [state.src],
-        low.sample_shape(node.output[0]),
+        out_shape,
         src.dtype,
         src.lo,
         src.hi,
-        kernel=kernel,
-        strides=strides,
-        pads=pads,
-        dilations=dilations,
+        kernel=geo.kernel,
+        strides=geo.strides,
+        pads=geo.pads,
+        dilations=geo.dilations,
         sign=ir.frozen_array(sign),
     )
     low.set(node, State(out, chain, state.quant if _scalar_quant(state.quant) else None))
@@ -307,46 +361,41 @@ def _scalar_quant(quant) -> bool:
     return quant is not None and quant[0].size == 1 and quant[1].size == 1
 
 
-def _pool_attrs(low, node, where):
-    kernel = tuple(low.attr(node, "kernel_shape"))
-    nd = len(kernel)
-    if low.attr(node, "auto_pad", "NOTSET") != "NOTSET" or low.attr(node, "ceil_mode", 0):
-        raise UnsupportedOpError(f"{where}: auto_pad and ceil_mode are not supported")
-    strides = tuple(low.attr(node, "strides", [1] * nd))
-    pads = tuple(low.attr(node, "pads", [0] * 2 * nd))
-    dilations = tuple(low.attr(node, "dilations", [1] * nd))
-    return kernel, strides, pads, dilations
-
-
 def average_pool(low: Lowering, node) -> None:
-    where = f"{node.op_type} node {node.name!r}"
+    here = where(node)
     state = low.state(node, 0)
     in_shape = low.tensors[state.src].shape
+    if len(in_shape) < 2:
+        raise UnsupportedOpError(f"{here}: the input needs a channel axis and spatial axes, not shape {in_shape}")
+    keep_dims = True
     if node.op_type == "AveragePool":
-        kernel, strides, pads, dilations = _pool_attrs(low, node, where)
-        if any(d != 1 for d in dilations):
-            raise UnsupportedOpError(f"{where}: dilated average pooling is not supported")
-        if any(pads) and not low.attr(node, "count_include_pad", 0):
-            raise UnsupportedOpError(f"{where}: padding with count_include_pad=0 is not supported")
+        geo = pool_attrs(low, node, in_shape)
+        if any(d != 1 for d in geo.dilations):
+            raise UnsupportedOpError(f"{here}: dilated average pooling is not supported")
+        if any(geo.pads) and not low.attr_flag(node, "count_include_pad", 0):
+            raise UnsupportedOpError(f"{here}: padding with count_include_pad=0 is not supported")
+        kernel, strides, pads, out_shape = geo.kernel, geo.strides, geo.pads, in_shape[:1] + geo.out_spatial
     else:
         if node.op_type == "ReduceMean":
-            _check_spatial_mean(low, node, where, len(in_shape))
+            _check_spatial_mean(low, node, len(in_shape))
+            keep_dims = low.attr_flag(node, "keepdims", 1)
         kernel, strides, pads = tuple(in_shape[1:]), tuple(in_shape[1:]), (0,) * (2 * (len(in_shape) - 1))
+        out_shape = in_shape[:1] + (1,) * (len(in_shape) - 1)
+    check_inferred(low, node, out_shape if keep_dims else in_shape[:1])
     aff = state.chain.affine()
     if aff is None or any(n != 1 for n in aff.a.shape[1:] + aff.b.shape[1:]):
-        raise UnsupportedOpError(f"{where}: the input must be a quantized tensor with per-channel parameters")
+        raise UnsupportedOpError(f"{here}: the input must be a quantized tensor with per-channel parameters")
     pad_value = 0
     if any(pads):
+        if any(av == 0 for av in aff.a.reshape(-1)):
+            raise UnsupportedOpError(f"{here}: the input has scale 0")
         codes = {-bv / av for av in aff.a.reshape(-1) for bv in aff.b.reshape(-1)}
         if len(codes) != 1 or next(iter(codes)).denominator != 1:
-            raise UnsupportedOpError(f"{where}: zero padding needs the value 0 to be an integer code of the input")
+            raise UnsupportedOpError(f"{here}: zero padding needs the value 0 to be an integer code of the input")
         pad_value = int(next(iter(codes)))
     count = int(np.prod(kernel))
     src = low.tensors[state.src]
     lo, hi = count * min(src.lo, pad_value), count * max(src.hi, pad_value)
-    out_shape = low.sample_shape(node.output[0])
-    if len(out_shape) != len(in_shape):  # ReduceMean with keepdims=0
-        out_shape = in_shape[:1] + (1,) * (len(in_shape) - 1)
     out = low.add_node(
         ir.SumPool,
         node,
@@ -361,23 +410,28 @@ def average_pool(low: Lowering, node) -> None:
         pad_value=pad_value,
     )
     rank = len(in_shape)
-    step = Affine(aff.a / count, aff.b)
-
-    result = State(out, Chain(rank).then(step))
-    if low.sample_shape(node.output[0]) != out_shape:
+    result = State(out, Chain(rank).then(Affine(aff.a / count, aff.b)))
+    if not keep_dims:
         from fpgaq.frontend.ops_shape import reshape_state
 
-        result = reshape_state(low, node, result, low.sample_shape(node.output[0]))
+        result = reshape_state(low, node, result, in_shape[:1])
     low.set(node, result)
 
 
-def _check_spatial_mean(low, node, where, rank):
-    axes = low.attr(node, "axes")
-    if axes is None and len(node.input) > 1:
-        axes = low.const(node, 1, "axes").reshape(-1).tolist()
+def _check_spatial_mean(low, node, rank):
+    axes = low.attr_ints(node, "axes", None)
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        values = low.const(node, 1, "axes").reshape(-1)
+        if not np.all(values == np.round(values)):
+            raise ModelError(f"{where(node)}: axes must be integers, not {values.tolist()}")
+        axes = [int(v) for v in values]
+    if axes and any(not -(rank + 1) <= a <= rank for a in axes):
+        raise ModelError(f"{where(node)}: axes {list(axes)} are out of range for a tensor of rank {rank + 1}")
     axes = sorted(int(a) % (rank + 1) for a in (axes or []))
     if axes != list(range(2, rank + 1)):
-        raise UnsupportedOpError(f"{where}: only a mean over all spatial axes (global average pooling) is supported")
+        raise UnsupportedOpError(
+            f"{where(node)}: only a mean over all spatial axes (global average pooling) is supported"
+        )
 
 
 HANDLERS = {
@@ -395,4 +449,20 @@ HANDLERS = {
     "AveragePool": average_pool,
     "GlobalAveragePool": average_pool,
     "ReduceMean": average_pool,
+}
+ARITY = {
+    "Gemm": (2, 3),
+    "MatMul": (2, 2),
+    "Conv": (2, 3),
+    "BatchNormalization": (5, 5),
+    "Relu": (1, 1),
+    "Clip": (1, 3),
+    "Mul": (2, 2),
+    "Div": (2, 2),
+    "Add": (2, 2),
+    "Sub": (2, 2),
+    "MaxPool": (1, 1),
+    "AveragePool": (1, 1),
+    "GlobalAveragePool": (1, 1),
+    "ReduceMean": (1, 2),
 }

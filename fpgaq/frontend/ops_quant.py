@@ -6,48 +6,74 @@ import numpy as np
 
 from fpgaq.errors import UnsupportedOpError
 from fpgaq.frontend.consts import bipolar_const, quantize_const
-from fpgaq.frontend.context import Lowering, State
+from fpgaq.frontend.context import Lowering, RawInput, State, where
 from fpgaq.ir import graph as ir
-from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, frac_array, threshold_levels
-from fpgaq.ir.types import IntType, Rounding, quant_int_range
+from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, compress, frac_array, threshold_levels
+from fpgaq.ir.types import MAX_INT_BITS, IntType, Rounding, quant_int_range
 
 MAX_ACTIVATION_BITS = 16
+MAX_WEIGHT_BITS = 32
 
 
-def sample_param(value, full_rank: int, where: str) -> np.ndarray:
+def sample_param(value, full_shape: tuple[int, ...], where: str, what: str = "parameter") -> np.ndarray:
     """A parameter broadcast against a batch-first tensor, as an exact array of the per-sample rank."""
     arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim > full_rank:
-        raise UnsupportedOpError(f"{where}: parameter of shape {arr.shape} does not fit the tensor")
-    if arr.ndim == full_rank and full_rank > 0:
-        if arr.shape[0] != 1:
-            raise UnsupportedOpError(f"{where}: parameters may not vary along the batch axis")
+    check_broadcast(arr.shape, full_shape, where, what)
+    rank = len(full_shape)
+    if arr.ndim == rank and rank > 0:
         arr = arr[0]
-    return frac_array(arr, full_rank - 1)
+    return frac_array(arr, rank - 1)
 
 
-def _bits(low: Lowering, node, index: int, where: str, limit: int) -> int:
-    value = low.const(node, index, "bit width")
-    bits = float(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size == 1 else None
+def check_broadcast(shape, full_shape, where: str, what: str) -> None:
+    """A constant may broadcast to the tensor but not grow it, and may not vary along the batch axis."""
+    shape, full_shape = tuple(shape), tuple(full_shape)
+    if len(shape) == len(full_shape) and shape and shape[0] != 1:
+        raise UnsupportedOpError(f"{where}: parameters may not vary along the batch axis")
+    fits = len(shape) <= len(full_shape) and all(d in (1, n) for d, n in zip(shape[::-1], full_shape[::-1]))
+    if not fits:
+        raise UnsupportedOpError(f"{where}: {what} of shape {shape} does not fit the tensor of shape {full_shape}")
+
+
+def _bits(low: Lowering, node, index: int, limit: int, what: str = "bit width") -> int:
+    """A bit-width input: one integer from 1 to `limit`."""
+    value = low.const(node, index, what)
+    bits = float(value.reshape(-1)[0]) if value.size == 1 else None
     if bits is None or bits != int(bits) or not 1 <= bits <= limit:
-        raise UnsupportedOpError(f"{where}: bit width must be an integer from 1 to {limit}, not {value!r}")
+        shown = repr(value) if value.size == 1 else f"an array of shape {value.shape}"
+        raise UnsupportedOpError(f"{where(node)}: {what} must be an integer from 1 to {limit}, not {shown}")
     return int(bits)
 
 
+def _positive_scale(node, scale, what: str = "quantization scale") -> None:
+    """Scales are positive (finiteness is checked where constants are read)."""
+    if np.any(np.asarray(scale) <= 0):
+        raise UnsupportedOpError(f"{where(node)}: {what} must be positive and finite")
+
+
+def _full_shape(low: Lowering, node) -> tuple[int, ...]:
+    """The batch-first shape of the node's input 0 as the lowering knows it (the raw input or an IR tensor)."""
+    raw = low.raw(node)
+    if raw is not None:
+        return (1,) + raw.shape
+    return (1,) + low.tensors[low.state(node).src].shape
+
+
 def quant(low: Lowering, node) -> None:
-    where = f"Quant node {node.name!r}"
-    rounding = Rounding.parse(low.attr(node, "rounding_mode", "ROUND"))
-    signed, narrow = bool(low.attr(node, "signed", 1)), bool(low.attr(node, "narrow", 0))
+    here = where(node)
+    rounding = Rounding.parse(low.attr_str(node, "rounding_mode", "ROUND"), here)
+    signed, narrow = low.attr_flag(node, "signed", 1), low.attr_flag(node, "narrow", 0)
     scale, zero_point = low.const(node, 1, "scale"), low.const(node, 2, "zero point")
     if low.is_const(node, 0):
-        bits = _bits(low, node, 3, where, 32)
-        low.set(node, quantize_const(low.const(node, 0, "x"), scale, zero_point, bits, signed, narrow, rounding, where))
+        bits = _bits(low, node, 3, MAX_WEIGHT_BITS)
+        x = low.const(node, 0, "the quantized constant")
+        low.set(node, quantize_const(x, scale, zero_point, bits, signed, narrow, rounding, here))
         return
-    bits = _bits(low, node, 3, where, MAX_ACTIVATION_BITS)
-    if np.any(np.asarray(scale) <= 0) or not np.all(np.isfinite(scale)):
-        raise UnsupportedOpError(f"{where}: quantization scale must be positive and finite")
-    rank = len(low.full_shape(node.input[0]))
-    s, z = sample_param(scale, rank, where), sample_param(zero_point, rank, where)
+    bits = _bits(low, node, 3, MAX_ACTIVATION_BITS)
+    _positive_scale(node, scale)
+    full = _full_shape(low, node)
+    rank = len(full)
+    s, z = sample_param(scale, full, here, "scale"), sample_param(zero_point, full, here, "zero point")
     one_bit = bits == 1 and signed
     kind = "sign" if one_bit else "int"
     if one_bit:
@@ -58,23 +84,9 @@ def quant(low: Lowering, node) -> None:
         dtype = IntType(bits, signed)
         out_chain = Chain(rank - 1).then(Affine(s, -z * s))
     qinfo = (_sample_f32(scale, rank), _sample_f32(zero_point, rank), kind)
-    if node.input[0] == low.model.graph.input[0].name:
-        _quantize_input(
-            low,
-            node,
-            "quant",
-            scale,
-            zero_point,
-            bits,
-            signed,
-            narrow,
-            rounding,
-            dtype,
-            code_min,
-            code_max,
-            out_chain,
-            qinfo,
-        )
+    if low.raw(node) is not None:
+        spec = dict(kind="quant", bits=bits, signed=signed, narrow=narrow, rounding=rounding)
+        _quantize_input(low, node, spec, scale, zero_point, dtype, code_min, code_max, out_chain, qinfo)
         return
     state = low.state(node)
     codes = state.chain.then(Affine(1 / s, z))
@@ -87,23 +99,22 @@ def quant(low: Lowering, node) -> None:
 
 
 def bipolar_quant(low: Lowering, node) -> None:
-    where = f"BipolarQuant node {node.name!r}"
+    here = where(node)
     scale = low.const(node, 1, "scale")
     if low.is_const(node, 0):
-        low.set(node, bipolar_const(low.const(node, 0, "x"), scale, where))
+        low.set(node, bipolar_const(low.const(node, 0, "the quantized constant"), scale, here))
         return
-    if np.any(np.asarray(scale) <= 0):
-        raise UnsupportedOpError(f"{where}: quantization scale must be positive and finite")
-    rank = len(low.full_shape(node.input[0]))
-    s = sample_param(scale, rank, where)
+    _positive_scale(node, scale)
+    full = _full_shape(low, node)
+    rank = len(full)
+    s = sample_param(scale, full, here, "scale")
     out_chain = Chain(rank - 1).then(Affine(2 * s, -s))
     zero = np.zeros(1, dtype=np.float32)
     qinfo = (_sample_f32(scale, rank), zero, "bipolar")
     dtype = IntType(1, False)
-    if node.input[0] == low.model.graph.input[0].name:
-        _quantize_input(
-            low, node, "bipolar", scale, zero, 1, True, False, Rounding.ROUND, dtype, 0, 1, out_chain, qinfo
-        )
+    if low.raw(node) is not None:
+        spec = dict(kind="bipolar", bits=1, signed=True, narrow=False, rounding=Rounding.ROUND)
+        _quantize_input(low, node, spec, scale, zero, dtype, 0, 1, out_chain, qinfo)
         return
     state = low.state(node)
     add_threshold(low, node, state, state.chain.then(Sign01()), 0, 1, dtype, out_chain, qinfo)
@@ -111,30 +122,32 @@ def bipolar_quant(low: Lowering, node) -> None:
 
 def trunc(low: Lowering, node) -> None:
     """QONNX Trunc (v1: 5 inputs, v2: 6 inputs with output scale, clip and signedness), after average pooling."""
-    where = f"Trunc node {node.name!r}"
+    here = where(node)
     state = low.state(node)
-    rounding = Rounding.parse(low.attr(node, "rounding_mode", "FLOOR"))
-    rank = len(low.full_shape(node.input[0]))
+    rounding = Rounding.parse(low.attr_str(node, "rounding_mode", "FLOOR"), here)
+    full = (1,) + low.tensors[state.src].shape
+    rank = len(full)
     scale, zero_point = low.const(node, 1, "scale"), low.const(node, 2, "zero point")
-    s, z = sample_param(scale, rank, where), sample_param(zero_point, rank, where)
-    in_bits = _bits(low, node, 3, where, 64)
+    _positive_scale(node, scale)
+    s, z = sample_param(scale, full, here, "scale"), sample_param(zero_point, full, here, "zero point")
+    in_bits = _bits(low, node, 3, MAX_INT_BITS, "input bit width")
     codes = state.chain.then(Affine(1 / s, z)).then(Round(Rounding.ROUND))
     if len(node.input) >= 6:
         out_scale = low.const(node, 4, "output scale")
-        out_bits = _bits(low, node, 5, where, MAX_ACTIVATION_BITS)
-        ts = 2.0 ** np.round(np.log2(np.asarray(out_scale, np.float32) / np.asarray(scale, np.float32)))
-        t = sample_param(ts, rank, where)
-        signed, narrow = bool(low.attr(node, "signed", 1)), bool(low.attr(node, "narrow", 0))
+        _positive_scale(node, out_scale, "output scale")
+        out_bits = _bits(low, node, 5, MAX_ACTIVATION_BITS, "output bit width")
+        signed, narrow = low.attr_flag(node, "signed", 1), low.attr_flag(node, "narrow", 0)
+        t = sample_param(_pow2_ratio(node, out_scale, scale), full, here, "output scale")
         code_min, code_max = quant_int_range(out_bits, signed, narrow)
         codes = codes.then(Affine(1 / t, frac_array(0.0, rank - 1))).then(
             Clamp(frac_array(code_min, rank - 1), frac_array(code_max, rank - 1))
         )
         codes = codes.then(Round(rounding))
-        so = sample_param(out_scale, rank, where)
+        so = sample_param(out_scale, full, here, "output scale")
         out_chain = Chain(rank - 1).then(Affine(so, -(z / t) * so))
         dtype = IntType(out_bits, signed)
     else:
-        out_bits = _bits(low, node, 4, where, 64)
+        out_bits = _bits(low, node, 4, MAX_INT_BITS, "output bit width")
         shift = frac_array(2.0 ** -(in_bits - out_bits), rank - 1)
         codes = codes.then(Affine(shift, frac_array(0.0, rank - 1))).then(Round(rounding))
         code_min, code_max = _reachable(codes, low.tensors[state.src])
@@ -143,9 +156,24 @@ def trunc(low: Lowering, node) -> None:
     add_threshold(low, node, state, codes, code_min, code_max, dtype, out_chain, None)
 
 
+def _pow2_ratio(node, out_scale, scale) -> np.ndarray:
+    """The power of two nearest out_scale / scale, as QONNX's Trunc computes it in float32."""
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        ratio = np.asarray(out_scale, np.float32) / np.asarray(scale, np.float32)
+        ts = 2.0 ** np.round(np.log2(ratio))
+    if not np.all(np.isfinite(ts)) or np.any(ts <= 0):
+        raise UnsupportedOpError(f"{where(node)}: output scale / scale is out of range ({ratio.reshape(-1)[0]})")
+    return ts
+
+
 def add_threshold(low: Lowering, node, state: State, codes: Chain, code_min, code_max, dtype, out_chain, qinfo):
     """Replace the integer-valued chain `codes` on state.src by a Threshold node (or nothing, if identity)."""
     src = low.tensors[state.src]
+    if dtype.bits > MAX_ACTIVATION_BITS:
+        raise UnsupportedOpError(
+            f"{where(node)}: its output needs {dtype.bits} bits; thresholded activations carry at most "
+            f"{MAX_ACTIVATION_BITS} bits"
+        )
     thresholds, sign = threshold_levels(codes, code_min, code_max, src.lo, src.hi)
     identity = np.clip(np.arange(code_min + 1, code_max + 1), src.lo, src.hi + 1)
     if code_min <= src.lo and src.hi <= code_max and np.all(sign == 1) and np.all(thresholds == identity):
@@ -168,25 +196,30 @@ def add_threshold(low: Lowering, node, state: State, codes: Chain, code_min, cod
     low.set(node, State(out, out_chain, qinfo))
 
 
-def _quantize_input(
-    low, node, kind, scale, zero_point, bits, signed, narrow, rounding, dtype, code_min, code_max, out_chain, qinfo
-):
+def _quantize_input(low: Lowering, node, spec: dict, scale, zero_point, dtype, code_min, code_max, out_chain, qinfo):
+    """The host quantizes the model input in its own layout; pending shape ops become IR nodes on the codes."""
     if low.input_spec is not None:
-        raise UnsupportedOpError(f"{node.op_type} node {node.name!r}: the model input is quantized twice")
-    rank = len(low.full_shape(node.input[0]))
-    name = low.new_tensor(low.sample_shape(node.input[0]), dtype, code_min, code_max)
-    low.input_spec = ir.InputSpec(
-        tensor=name,
-        kind=kind,
-        scale=_sample_f32(scale, rank),
-        zero_point=_sample_f32(zero_point, rank),
-        bits=bits,
-        signed=signed,
-        narrow=narrow,
-        rounding=rounding,
-    )
+        raise UnsupportedOpError(f"{where(node)}: the model input is quantized twice")
+    raw: RawInput = low.raw(node)
+    rank = len(raw.shape) + 1
+    name = low.new_tensor(raw.input_shape, dtype, code_min, code_max)
+    scale, zero_point = _sample_f32(scale, rank), _sample_f32(zero_point, rank)
+    if raw.ops:
+        scale, zero_point = _input_layout(raw, scale), _input_layout(raw, zero_point)
+    low.input_spec = ir.InputSpec(tensor=name, scale=scale, zero_point=zero_point, **spec)
+    for op_node, kind, arg, _ in raw.ops:
+        cls, field = (ir.Reshape, "shape") if kind == "reshape" else (ir.Transpose, "perm")
+        shape = arg if kind == "reshape" else tuple(low.tensors[name].shape[p] for p in arg)
+        name = low.add_node(cls, op_node, [name], shape, dtype, code_min, code_max, **{field: arg})
     low.quantized[node.output[0]] = name
     low.set(node, State(name, out_chain, qinfo))
+
+
+def _input_layout(raw: RawInput, param: np.ndarray) -> np.ndarray:
+    """A float32 quantizer parameter (in the layout after the shape ops) in the model input's layout."""
+    arr = compress(np.ascontiguousarray(raw.to_input_layout(param)))
+    arr.setflags(write=False)
+    return arr
 
 
 def _reachable(codes: Chain, src: ir.Tensor) -> tuple[int, int]:
@@ -205,3 +238,4 @@ def _sample_f32(value, full_rank: int) -> np.ndarray:
 
 
 HANDLERS = {"Quant": quant, "BipolarQuant": bipolar_quant, "Trunc": trunc}
+ARITY = {"Quant": (4, 4), "BipolarQuant": (2, 2), "Trunc": (5, 6)}

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx.external_data_helper import uses_external_data
 
 from fpgaq import __version__, frontend, outdir, progress
 from fpgaq.boards import load_board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import estimate_plan
 from fpgaq.estimate.search import search_folding
-from fpgaq.frontend.reader import _load_external_data as load_external_data
+from fpgaq.frontend.reader import load_external_data
 from fpgaq.hls.codegen import deploy_scripts, render
 from fpgaq.hls.csim import LIBRARY, compile_library
 from fpgaq.hls.folding import resolve_folding
@@ -38,7 +37,7 @@ from fpgaq.report.html import render_html
 from fpgaq.report.layers import layer_rows, totals
 from fpgaq.resources import data_dir
 
-MAX_TABLE_VALUES = 1 << 24  # constant table entries one build may hold (docs/limits.md)
+MAX_TABLE_VALUES = 1 << 24  # constant table entries one build may hold (docs/robustness.md)
 MIN_CLOCK_NS, MAX_CLOCK_NS = 1.0, 1000.0
 
 
@@ -75,7 +74,7 @@ def table_values(graph: ir.Graph) -> int:
 
 
 def check_size(graph: ir.Graph) -> None:
-    """Refuse a model whose tables would make params.h and g++'s memory unreasonable (docs/limits.md)."""
+    """Refuse a model whose tables would make params.h and g++'s memory unreasonable (docs/robustness.md)."""
     values = table_values(graph)
     if values > MAX_TABLE_VALUES:
         raise FpgaqError(
@@ -89,10 +88,9 @@ def copy_model(model: Path, folder: Path) -> None:
     """folder/model.onnx: the model as given (the FINN backend builds from it); external data beside it as
     folder/model.onnx.data."""
     proto = onnx.load(str(model), load_external_data=False)
-    if not any(uses_external_data(t) for t in proto.graph.initializer):
+    if not load_external_data(proto, model.parent):
         shutil.copyfile(model, folder / "model.onnx")
         return
-    load_external_data(proto, model.parent)
     onnx.save_model(
         proto,
         str(folder / "model.onnx"),

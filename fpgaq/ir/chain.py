@@ -262,35 +262,60 @@ def threshold_levels(chain: Chain, code_min: int, code_max: int, x_lo: int, x_hi
     thresholds = np.zeros(shape + (levels,), dtype=np.int64)
     signs = np.ones(shape, dtype=np.int64)
     for index in np.ndindex(*shape):
-        steps = chain.scalar_steps(index)
         ends = [chain.evaluate(x, index) for x in (x_lo, x_hi)]
-        conds = []
-        for k in range(code_min + 1, code_max + 1):
-            if k <= min(ends):  # every x in range reaches this level; no need to solve
-                conds.append(ALL)
-                continue
-            if k > max(ends):
-                conds.append(NONE)
-                continue
-            cond = (">=", Fraction(k))
-            for step, i in reversed(steps):
-                cond = step.pre(cond, i)
-            conds.append(integer_condition(cond))
-        kinds = {c[0] for c in conds} - {"all", "none"}
-        if kinds == {"ge", "le"}:
-            raise AssertionError("a monotone chain produced thresholds in both directions")
-        sign = -1 if kinds == {"le"} else 1
-        lo, hi = (x_lo, x_hi) if sign == 1 else (-x_hi, -x_lo)
-        row = []
-        for kind, t in conds:
-            if kind == "all":
-                row.append(lo)
-            elif kind == "none":
-                row.append(hi + 1)
-            else:
-                row.append(min(max(sign * t, lo), hi + 1))
-        if any(b < a for a, b in zip(row, row[1:])):
-            raise AssertionError("thresholds of a monotone chain are not sorted")
-        thresholds[index] = row
-        signs[index] = sign
+        low, high = math.floor(min(ends)), math.floor(max(ends))
+        solve = max(0, min(high, code_max) - max(low, code_min))  # levels k with low < k <= high
+        if x_hi - x_lo + 1 < solve:  # fewer inputs than levels to solve: evaluate the chain at every input
+            thresholds[index], signs[index] = _levels_by_evaluation(chain, index, code_min, code_max, x_lo, x_hi)
+        else:
+            thresholds[index], signs[index] = _levels_by_preimage(chain, index, ends, code_min, code_max, x_lo, x_hi)
     return thresholds, signs
+
+
+def _levels_by_preimage(chain: Chain, index, ends, code_min: int, code_max: int, x_lo: int, x_hi: int):
+    """One element's thresholds, each level's condition pulled back through the chain's steps."""
+    steps = chain.scalar_steps(index)
+    low_end, high_end = min(ends), max(ends)
+    conds = []
+    for k in range(code_min + 1, code_max + 1):
+        if k <= low_end:  # every x in range reaches this level; no need to solve
+            conds.append(ALL)
+            continue
+        if k > high_end:
+            conds.append(NONE)
+            continue
+        cond = (">=", Fraction(k))
+        for step, i in reversed(steps):
+            cond = step.pre(cond, i)
+        conds.append(integer_condition(cond))
+    kinds = {c[0] for c in conds} - {"all", "none"}
+    if kinds == {"ge", "le"}:
+        raise AssertionError("a monotone chain produced thresholds in both directions")
+    sign = -1 if kinds == {"le"} else 1
+    lo, hi = (x_lo, x_hi) if sign == 1 else (-x_hi, -x_lo)
+    row = []
+    for kind, t in conds:
+        if kind == "all":
+            row.append(lo)
+        elif kind == "none":
+            row.append(hi + 1)
+        else:
+            row.append(min(max(sign * t, lo), hi + 1))
+    if any(b < a for a, b in zip(row, row[1:])):
+        raise AssertionError("thresholds of a monotone chain are not sorted")
+    return row, sign
+
+
+def _levels_by_evaluation(chain: Chain, index, code_min: int, code_max: int, x_lo: int, x_hi: int):
+    """One element's thresholds from the chain's exact value at every integer input: level k's threshold is the
+    smallest (sign * x) whose code reaches k. The same numbers as _levels_by_preimage, found faster when the
+    input range is narrower than the number of levels (a 16-bit quantizer after a small accumulator)."""
+    codes = np.array([int(chain.evaluate(x, index)) for x in range(x_lo, x_hi + 1)], dtype=np.int64)
+    steps = np.diff(codes)
+    if (steps > 0).any() and (steps < 0).any():
+        raise AssertionError("a monotone chain produced thresholds in both directions")
+    sign = -1 if (steps < 0).any() else 1
+    lo = x_lo if sign == 1 else -x_hi
+    ascending = codes if sign == 1 else codes[::-1]  # the codes as sign * x increases
+    wanted = np.arange(code_min + 1, code_max + 1, dtype=np.int64)
+    return lo + np.searchsorted(ascending, wanted, side="left"), sign

@@ -80,9 +80,23 @@ def _conv(node: ir.Conv, x):
 
 def _threshold(node: ir.Threshold, x):
     y = x * node.sign
+    levels = node.thresholds.shape[-1]
+    if levels > 64:  # sorted thresholds per element: a binary search instead of one comparison per level
+        return _threshold_search(node.thresholds, y, node.base)
     out = np.full(x.shape, node.base, dtype=np.int64)
-    for level in range(node.thresholds.shape[-1]):
+    for level in range(levels):
         out += y >= node.thresholds[..., level]
+    return out
+
+
+def _threshold_search(thresholds: np.ndarray, y: np.ndarray, base: int) -> np.ndarray:
+    """base + the number of thresholds <= y, per element; thresholds[..., :] is sorted and broadcasts over y."""
+    params = thresholds.shape[:-1]
+    lead = y.ndim - len(params)  # the batch axis (and any axis the parameters do not have)
+    out = np.empty(y.shape, dtype=np.int64)
+    for index in np.ndindex(*params):
+        where = (slice(None),) * lead + tuple(slice(None) if n == 1 else i for n, i in zip(params, index))
+        out[where] = base + np.searchsorted(thresholds[index], y[where], side="right")
     return out
 
 

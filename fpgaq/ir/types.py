@@ -10,6 +10,10 @@ from fractions import Fraction
 from fpgaq.errors import UnsupportedOpError
 from fpgaq.host import quant_int_range  # noqa: F401 (the one definition; imported from here by the IR)
 
+MAX_INT_BITS = 62
+"""The widest integer fpgaq carries: every value in range, its negation and hi + 1 fit the int64 of the golden
+executor, the threshold tables and the C-simulation bridge."""
+
 
 @dataclass(frozen=True, order=True)
 class IntType:
@@ -53,16 +57,18 @@ class Rounding(enum.Enum):
     HALF_DOWN = "HALF_DOWN"
 
     @staticmethod
-    def parse(name: str | bytes) -> Rounding:
+    def parse(name: str | bytes, where: str = "") -> Rounding:
+        """A mode by name (case-insensitive; HALF_EVEN and DOWN are aliases); `where` prefixes the error."""
         if isinstance(name, bytes):
-            name = name.decode()
+            name = name.decode(errors="replace")
         key = name.upper()
         key = {"HALF_EVEN": "ROUND", "DOWN": "ROUND_TO_ZERO"}.get(key, key)
         try:
             return Rounding(key)
         except ValueError:
             known = ", ".join(m.value for m in Rounding) + ", HALF_EVEN, DOWN"
-            raise UnsupportedOpError(f"unknown rounding mode {name!r}; supported: {known}") from None
+            prefix = f"{where}: " if where else ""
+            raise UnsupportedOpError(f"{prefix}unknown rounding mode {name!r}; supported: {known}") from None
 
     def apply(self, y: Fraction) -> int:
         """Round the exact rational y to an integer with this mode."""

@@ -4,10 +4,18 @@ and integer bias (shared/ALGORITHMS.md section 1), unsigned when the range is no
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import numpy as np
 
-from fpgaq.bounds import a2q_plus_bits, bits_for_range, datatype_bound_bits, l1_bound_bits, prefix_range
+from fpgaq.bounds import (
+    a2q_plus_bits,
+    bits_for_range,
+    datatype_bound_bits,
+    l1_bound_bits,
+    prefix_range,
+    tile_prefix_range,
+)
 from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
 
@@ -18,21 +26,24 @@ def weight_rows(node) -> np.ndarray:
 
 
 def channel_ranges(node, in_tensor: ir.Tensor, tile: int | None = None):
-    """Per output channel (lo, hi) of the running accumulator (tile = SIMD: the outer register)."""
-    return prefix_range(weight_rows(node), in_tensor.lo, in_tensor.hi, node.bias, tile)
+    """Per output channel (lo, hi) of the running accumulator (tile = SIMD: the outer register).
+
+    Remembered per (frozen) node and input range: the passes and the report ask for the same ranges.
+    """
+    key = (in_tensor.lo, in_tensor.hi, tile)
+    known = _RANGES.setdefault(node, {})
+    if key not in known:
+        known[key] = prefix_range(weight_rows(node), in_tensor.lo, in_tensor.hi, node.bias, tile)
+    los, his = known[key]
+    return list(los), list(his)
+
+
+_RANGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tile_ranges(node, in_tensor: ir.Tensor, tile: int):
     """Per output channel (lo, hi) of the partial sums inside one SIMD tile (the inner adder's register)."""
-    rows = weight_rows(node)
-    los, his = [], []
-    for row in rows:
-        ranges = [
-            prefix_range(row[None, i : i + tile], in_tensor.lo, in_tensor.hi, None, 1) for i in range(0, row.size, tile)
-        ]
-        los.append(min(r[0][0] for r in ranges))
-        his.append(max(r[1][0] for r in ranges))
-    return los, his
+    return tile_prefix_range(weight_rows(node), in_tensor.lo, in_tensor.hi, tile)
 
 
 def exact_type(node, in_tensor: ir.Tensor) -> tuple[IntType, int, int]:

@@ -23,9 +23,9 @@ def inputs(shape, n=N_INPUTS, seed=1):
 
 @EXPORTERS
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_outputs_match_qonnx(exported, name, dynamo):
+def test_outputs_match_qonnx(exported, lowered, name, dynamo):
     path, shape = exported(name, dynamo)
-    graph = frontend.load(path)
+    graph = lowered(path)
     x = inputs(shape)
     ours = run(graph, x)
     ref = reference.execute(reference.original_model(path), x)
@@ -45,10 +45,10 @@ def test_outputs_match_qonnx(exported, name, dynamo):
 
 @EXPORTERS
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_intermediate_codes_match_qonnx(exported, name, dynamo):
+def test_intermediate_codes_match_qonnx(exported, lowered, name, dynamo):
     """Every Quant output's integer codes equal QONNX's; a difference may only be a float32 tie in QONNX."""
     path, shape = exported(name, dynamo)
-    graph = frontend.load(path)
+    graph = lowered(path)
     x = inputs(shape)
     values = execute(graph, quantize_input(graph.input, x))
     model = reference.cleaned_model(path)
@@ -70,8 +70,8 @@ def test_intermediate_codes_match_qonnx(exported, name, dynamo):
 
 
 @EXPORTERS
-def test_cnn_lowers_every_layer_kind(exported, dynamo):
-    graph = frontend.load(exported("cnn", dynamo)[0])
+def test_cnn_lowers_every_layer_kind(exported, lowered, dynamo):
+    graph = lowered(exported("cnn", dynamo)[0])
     kinds = {type(n) for n in graph.nodes}
     assert {ir.Conv, ir.Threshold, ir.MaxPool, ir.Add, ir.SumPool, ir.Concat, ir.Reshape, ir.Dense} <= kinds
     depthwise = [n for n in graph.nodes if isinstance(n, ir.Conv) and n.group > 1]

@@ -298,3 +298,19 @@ def test_clock_limits_and_warnings(exported, tmp_path):
     report = build(path, "pynq-z2", tmp_path / "out", clock_ns=2.5)
     assert report["warnings"] == warnings
     assert json.loads((tmp_path / "out" / "report.json").read_text())["warnings"] == warnings
+
+
+def test_external_data_travels_with_the_model_copy(exported, tmp_path):
+    import onnx
+
+    from fpgaq.outdir import read_manifest
+
+    path, shape = exported("cnn", True)
+    src = tmp_path / "src"
+    src.mkdir()
+    model = onnx.load(path)
+    onnx.save_model(model, str(src / "m.onnx"), save_as_external_data=True, location="weights.bin", size_threshold=0)
+    build(src / "m.onnx", "pynq-z2", tmp_path / "out")
+    assert {"model.onnx", "model.onnx.data"} <= set(read_manifest(tmp_path / "out")["files"])
+    x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
+    np.testing.assert_array_equal(frontend_run(tmp_path / "out" / "model.onnx", x), frontend_run(src / "m.onnx", x))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fpgaq import frontend
 from fpgaq.hls.csim import CSim
 from fpgaq.ir.execute import execute, run
 from fpgaq.ir.hostio import quantize_input
@@ -21,9 +20,9 @@ def inputs(shape, n=256, seed=7):
 @pytest.mark.parametrize("folding", FOLDINGS)
 @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_csim_equals_golden(built, name, dynamo, folding):
+def test_csim_equals_golden(built, lowered, name, dynamo, folding):
     report, out, path = built(name, dynamo, folding)
-    graph = frontend.load(path)
+    graph = lowered(path)
     x = inputs(graph.tensors[graph.input.tensor].shape)
     codes = quantize_input(graph.input, x)
     sim = CSim(out)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fpgaq import frontend
-from fpgaq.hls.build import build, build_graph
+from fpgaq.hls.build import build_graph
 from fpgaq.hls.csim import CSim, OverflowDetected
 from fpgaq.hls.folding import fold_limits
 from fpgaq.ir import graph as ir
@@ -36,8 +35,8 @@ def _tiled_folding(node):
 
 
 @pytest.mark.parametrize(("model", "layer", "what"), CASES, ids=[f"{m}-{n}" for m, n, _ in CASES])
-def test_width_is_safe_and_minimal(exported, tmp_path, model, layer, what):
-    graph = frontend.load(exported(model, False)[0])
+def test_width_is_safe_and_minimal(exported, lowered, tmp_path, model, layer, what):
+    graph = lowered(exported(model, False)[0])
     node = next(n for n in graph.nodes if n.name == layer)
     single = layer_graph(graph, node)
     out = graph.tensors[node.output]
@@ -76,10 +75,10 @@ def test_width_is_safe_and_minimal(exported, tmp_path, model, layer, what):
 
 
 @pytest.mark.parametrize("name", ["cnn", "mlp_rounding_modes", "conv1d_bipolar"])
-def test_whole_model_never_overflows(exported, tmp_path, name):
+def test_whole_model_never_overflows(exported, lowered, tmp_path, name):
     path, shape = exported(name, False)
-    build(path, "pynq-z2", tmp_path, check_overflow=True)
-    graph = frontend.load(path)
+    graph = lowered(path)
+    build_graph(graph, "pynq-z2", tmp_path, name, check_overflow=True)
     sim = CSim(tmp_path)
     assert sim.instrumented
     x = np.random.default_rng(1).normal(0, 3.0, size=(128, *shape)).astype(np.float32)
@@ -88,8 +87,8 @@ def test_whole_model_never_overflows(exported, tmp_path, name):
     np.testing.assert_array_equal(sim.run_codes(codes), execute(graph, codes)[graph.output.tensor])
 
 
-def test_overflow_message_is_pinned(exported, tmp_path):
-    graph = frontend.load(exported("mlp_float_bias", False)[0])
+def test_overflow_message_is_pinned(exported, lowered, tmp_path):
+    graph = lowered(exported("mlp_float_bias", False)[0])
     node = graph.nodes[0]
     build_graph(layer_graph(graph, node), "pynq-z2", tmp_path, "m", check_overflow=True, acc_delta={"dense0": (0, -2)})
     with pytest.raises(

@@ -88,3 +88,18 @@ def test_half_even_tie_rule_follows_the_level_parity():
     assert Rounding.ROUND.at_least(2) == (">=", Fraction(3, 2))
     assert Rounding.ROUND.at_least(3) == (">", Fraction(5, 2))
     assert Rounding.parse("half_even") is Rounding.ROUND and Rounding.parse(b"DOWN") is Rounding.ROUND_TO_ZERO
+
+
+@settings(max_examples=200, deadline=None)
+@given(quant_chains())
+def test_both_threshold_methods_agree(case):
+    """Pulling each level back through the chain and evaluating the chain at every input give the same table."""
+    from fpgaq.ir.chain import _levels_by_evaluation, _levels_by_preimage
+
+    chain, code_min, code_max, x_lo, x_hi = case
+    for index in np.ndindex(*chain.param_shape()):
+        ends = [chain.evaluate(x, index) for x in (x_lo, x_hi)]
+        by_preimage = _levels_by_preimage(chain, index, ends, code_min, code_max, x_lo, x_hi)
+        by_evaluation = _levels_by_evaluation(chain, index, code_min, code_max, x_lo, x_hi)
+        assert by_preimage[1] == by_evaluation[1]
+        np.testing.assert_array_equal(by_preimage[0], by_evaluation[0])

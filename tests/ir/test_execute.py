@@ -114,3 +114,14 @@ def test_sumpool_and_threshold():
     out = _KERNELS[ir.Threshold](thr, x)
     np.testing.assert_array_equal(out[:, 0], -1 + (x[:, 0] >= 1) + (x[:, 0] >= 5) + (x[:, 0] >= 9))
     np.testing.assert_array_equal(out[:, 1], -1 + (x[:, 1] <= 9) + (x[:, 1] <= 5) + (x[:, 1] <= 1))
+
+
+@pytest.mark.parametrize("param_shape", [(1, 1, 1), (3, 1, 1), (3, 4, 5), (1, 4, 1)])
+def test_threshold_binary_search_equals_counting(param_shape):
+    from fpgaq.ir.execute import _threshold_search
+
+    rng = np.random.default_rng(0)
+    thresholds = np.sort(rng.integers(-300, 300, size=param_shape + (200,)), axis=-1)
+    y = rng.integers(-320, 320, size=(7, 3, 4, 5))
+    counted = sum((y >= thresholds[..., level]).astype(np.int64) for level in range(200)) - 5
+    np.testing.assert_array_equal(_threshold_search(thresholds, y, -5), counted)

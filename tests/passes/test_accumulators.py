@@ -7,7 +7,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from fpgaq import frontend
 from fpgaq.bounds import accumulator_range
 from fpgaq.frontend.lower import lower
 from fpgaq.frontend.reader import load_qonnx
@@ -21,8 +20,8 @@ from tests.models import BUILDERS
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_every_dot_product_carries_the_exact_width(exported, name):
-    graph = frontend.load(exported(name, False)[0])
+def test_every_dot_product_carries_the_exact_width(exported, lowered, name):
+    graph = lowered(exported(name, False)[0])
     rows = {r["name"]: r for r in layer_rows(graph)}
     dots = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
     assert dots
@@ -55,8 +54,8 @@ def test_passes_are_pure_idempotent_and_keep_results(exported, name):
     np.testing.assert_array_equal(execute(raw, codes)[raw.output.tensor], execute(once, codes)[once.output.tensor])
 
 
-def test_thresholds_are_clipped_per_channel(exported):
-    graph = frontend.load(exported("mlp_float_bias", False)[0])
+def test_thresholds_are_clipped_per_channel(exported, lowered):
+    graph = lowered(exported("mlp_float_bias", False)[0])
     node = next(n for n in graph.nodes if isinstance(n, ir.Threshold))
     producer = graph.producer(node.inputs[0])
     src = graph.tensors[producer.inputs[0]]
@@ -68,8 +67,8 @@ def test_thresholds_are_clipped_per_channel(exported):
         assert t[c].min() >= low and t[c].max() <= high + 1
 
 
-def test_size_accumulators_narrows_a_wide_declaration(exported):
-    graph = frontend.load(exported("mlp_float_bias", False)[0])
+def test_size_accumulators_narrows_a_wide_declaration(exported, lowered):
+    graph = lowered(exported("mlp_float_bias", False)[0])
     node = next(n for n in graph.nodes if isinstance(n, ir.Dense))
     wide = dataclasses.replace(graph.tensors[node.output], dtype=IntType(40, True), lo=-(2**39), hi=2**39 - 1)
     widened = dataclasses.replace(graph, tensors={**graph.tensors, node.output: wide})
