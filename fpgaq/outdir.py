@@ -21,6 +21,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -45,6 +46,21 @@ _FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file
 
 class OutputError(FpgaqError):
     """An output folder or file cannot be written as asked."""
+
+
+TOOL_PATH = re.compile(r"[A-Za-z0-9_.+\-/]+")  # what Xilinx's tools and their make files handle in a path
+
+
+def tool_path_problem(folder: str | os.PathLike) -> str | None:
+    """Why the vendor tools (Vitis HLS, Vivado) cannot work in `folder`, or None when they can."""
+    path = os.path.abspath(folder)
+    if TOOL_PATH.fullmatch(path):
+        return None
+    bad = "".join(sorted({ch for ch in path if not TOOL_PATH.fullmatch(ch)}))
+    return (
+        f"the build folder's path {path!r} contains {bad!r}; Vitis HLS and Vivado need a path of letters, digits "
+        "and _.+-/ only"
+    )
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:

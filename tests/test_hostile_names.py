@@ -94,9 +94,12 @@ def test_synthesis_with_hostile_names_runs_nothing(evil_build, tmp_path, monkeyp
 
 
 def test_a_hostile_folder_is_refused_before_any_tool_runs(evil_build, tmp_path):
-    _, _, out = evil_build
+    _, model, _ = evil_build
     folder = tmp_path / "a b\n[c]$(x)"
-    shutil.copytree(out, folder)
+    built = fpgaq("build", model, "--board", "pynq-z2", "--out", folder)
+    assert built.returncode == 0, built.stderr
+    warning = [line for line in built.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "fpgaq synth will refuse this folder" in warning[0] and "a b\\n[c]" in warning[0]
     bin_dir = tmp_path / "bin"
     fakes.install(bin_dir, ("vitis_hls", "vivado"))
     log = tmp_path / "log.jsonl"

@@ -159,6 +159,9 @@ def build_graph(
     bits: only tests use it, to show that one bit less overflows."""
     board_info = load_board(board)
     clock, warnings = check_clock(clock_ns, board_info)
+    problem = outdir.tool_path_problem(Path(out).resolve())
+    if problem:
+        warnings.append(f"{problem}; fpgaq synth will refuse this folder (C-simulation is not affected)")
     check_size(graph)
     search = None
     if target_fps is not None:

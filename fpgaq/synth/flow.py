@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from fpgaq.synth.csynth import synthesis_report
 from fpgaq.synth.tools import SynthError, finn_command, require, run
 
 BACKENDS = ("vitis", "finn")
-TOOL_PATH = re.compile(r"[A-Za-z0-9_.+\-/]+")  # what Xilinx's tools and their make files handle in a path
 FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_part_map)
     "pynq-z1": "Pynq-Z1",
     "pynq-z2": "Pynq-Z2",
@@ -39,13 +37,9 @@ FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_p
 
 def check_tool_path(build_dir: Path) -> None:
     """Refuse, before any tool runs, a build folder whose absolute path the vendor tools cannot handle."""
-    path = str(build_dir.resolve())
-    if not TOOL_PATH.fullmatch(path):
-        bad = sorted({ch for ch in path if not TOOL_PATH.fullmatch(ch)})
-        raise FpgaqError(
-            f"the build folder's path {path!r} contains {''.join(bad)!r}; Vitis HLS and Vivado need a path of "
-            "letters, digits and _.+-/ only: move or rebuild the folder there"
-        )
+    problem = outdir.tool_path_problem(build_dir.resolve())
+    if problem:
+        raise FpgaqError(f"{problem}: move or rebuild the folder there")
 
 
 def _render(template: str, **context) -> str:
