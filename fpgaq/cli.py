@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,10 @@ def _user_errors(fn):
             if click.get_current_context().find_root().params.get("debug"):
                 raise
             _fail(str(exc))
+        except OSError as exc:  # the file system refused: permissions, a full disk, a read-only folder
+            if exc.filename is None or click.get_current_context().find_root().params.get("debug"):
+                raise
+            _fail(f"{exc.strerror or exc}: {str(exc.filename)!r}")
 
     return wrapper
 
@@ -48,7 +53,7 @@ class _Fpgaq(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            status = super().main(args, "fpgaq", complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help())
             sys.exit(0)
@@ -57,6 +62,9 @@ class _Fpgaq(click.Group):
             _fail(exc.format_message() + hint, exc.exit_code if exc.exit_code != 1 else 2)
         except (click.Abort, KeyboardInterrupt):
             _fail("interrupted", 130)
+        except BrokenPipeError:  # `fpgaq inspect m.onnx | head`: the reader left; nothing more to say
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (replaces the closed pipe until exit)
+            sys.exit(141)
         sys.exit(status if isinstance(status, int) else 0)
 
 

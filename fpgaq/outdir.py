@@ -107,7 +107,10 @@ def updating(folder: str | os.PathLike) -> Iterator[None]:
     so that no build replaces it meanwhile, and one updater at a time (waits for the other)."""
     folder = Path(folder)
     with locked(folder, exclusive=False):
-        fd = os.open(folder / UPDATE_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fd = os.open(folder / UPDATE_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot open {str(folder / UPDATE_LOCK)!r}: {exc.strerror}; remove it") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -130,8 +133,10 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
     path = folder / MANIFEST
     if not path.is_file() or path.is_symlink():
         return None
+    if path.stat().st_size > 100_000_000:
+        raise OutputError(f"{str(path)!r} is damaged (too large)")
     try:
-        data = json.loads(path.read_bytes()[:10_000_000])
+        data = json.loads(path.read_bytes())
     except (ValueError, RecursionError):
         raise OutputError(f"{str(path)!r} is damaged (not JSON)") from None
     if not isinstance(data, dict) or not all(isinstance(data.get(k, []), list) for k in ("files", "dirs", "trees")):

@@ -242,7 +242,8 @@ def mutations(draw, model: onnx.ModelProto):
         init.ClearField("raw_data")
         init.ClearField("float_data")
         init.data_location = TensorProto.EXTERNAL
-        for key, value in (("location", location), ("offset", "0"), ("length", str(len(raw)))):
+        fields = [("location", location), ("offset", "0"), ("length", str(len(raw)))]
+        for key, value in fields[: draw(st.sampled_from([1, 3]))]:  # with or without offset and length
             entry = init.external_data.add()
             entry.key, entry.value = key, value
         if location in ("w.bin", "sub/../w.bin"):

@@ -217,3 +217,23 @@ def test_demo(tmp_path):
     assert csim["accuracy"] == csim["reference_accuracy"] > 0.9
     assert report["folding_search"]["target_fps"] == "max"
     assert all(report["totals"]["utilization"][r] <= 0.85 for r in ("lut", "ff", "bram18", "dsp"))
+
+
+def test_quantize_refuses_bad_data_and_widths_before_any_work(tmp_path):
+    factory = "examples/digits_float.py:mlp"
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not a zip")
+    cases = [
+        (["--data", str(tmp_path / "bad.npz")], r"^error: '.*bad\.npz' is not a readable \.npz archive \(.*\)$"),
+        (["--data", "digits", "--accumulator-bits", "2"], r"^error: accumulator_bits must be an integer from 3 to 62"),
+        (["--data", "digits", "--weight-bits", "0"], r"^error: weight_bits must be an integer from 2 to 16, not 0$"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(main, ["quantize", factory, *args, "--out", str(tmp_path / "q.onnx")])
+        assert result.exit_code == 2 and re.match(message, result.stderr.strip()), result.stderr
+    np_file = tmp_path / "nan.npz"
+    import numpy as np
+
+    np.savez(np_file, x_train=np.full((4, 64), np.nan, np.float32))
+    result = CliRunner().invoke(main, ["quantize", factory, "--data", str(np_file), "--out", str(tmp_path / "q.onnx")])
+    assert result.exit_code == 2 and "holds NaN or infinite values" in result.stderr
+    assert not (tmp_path / "q.onnx").exists()

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import onnx
 from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
@@ -55,8 +56,24 @@ def load_external_data(proto, folder: Path) -> bool:
         if not target.is_file():
             raise ModelError(f"external data file {location!r} of tensor {tensor.name!r} not found")
     if tensors:
-        load_external_data_for_model(proto, str(base))
+        try:
+            load_external_data_for_model(proto, str(base))
+        except (ValueError, OSError) as exc:
+            raise ModelError(f"external data of the model cannot be read: {exc}") from None
+        for tensor in tensors:
+            _check_size(tensor)
     return bool(tensors)
+
+
+def _check_size(tensor) -> None:
+    """External bytes must fill the tensor exactly (a short file would be read as a smaller tensor)."""
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
+    expected = int(np.prod(tensor.dims, dtype=np.int64)) * dtype.itemsize
+    if len(tensor.raw_data) != expected:
+        raise ModelError(
+            f"external data of tensor {tensor.name!r} holds {len(tensor.raw_data)} bytes; its shape "
+            f"{list(tensor.dims)} needs {expected}"
+        )
 
 
 def check_graph(graph) -> None:

@@ -227,6 +227,23 @@ def _stack(calib) -> torch.Tensor:
     return torch.cat([torch.as_tensor(c).float() for c in calib])
 
 
+def check_ptq_args(weight_bits, act_bits, input_bits, method, accumulator_bits, tile) -> None:
+    """Refuse invalid ptq() settings (before any model is built or data is read)."""
+    if method not in METHODS:
+        raise PTQError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    for name, value, lo, hi in (
+        ("weight_bits", weight_bits, 2, 16),
+        ("act_bits", act_bits, 1, 16),
+        ("input_bits", input_bits, 1, 16),
+    ):
+        if not isinstance(value, int) or not lo <= value <= hi:
+            raise PTQError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+    if accumulator_bits is not None and (not isinstance(accumulator_bits, int) or not 3 <= accumulator_bits <= 62):
+        raise PTQError(f"accumulator_bits must be an integer from 3 to 62, not {accumulator_bits!r}")
+    if tile is not None and (not isinstance(tile, int) or tile < 1):
+        raise PTQError(f"tile must be a positive integer, not {tile!r}")
+
+
 def ptq(
     model: torch.nn.Module,
     calib,
@@ -245,19 +262,7 @@ def ptq(
     (gamma, algorithm, calibration error of the logits), the one chosen (`chosen` is "rtn-fit" when RTN with
     fitted scales beat every GPFQ/OPTQ candidate) and the verified accumulator width of every layer.
     """
-    if method not in METHODS:
-        raise PTQError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    for name, value, lo, hi in (
-        ("weight_bits", weight_bits, 2, 16),
-        ("act_bits", act_bits, 1, 16),
-        ("input_bits", input_bits, 1, 16),
-    ):
-        if not isinstance(value, int) or not lo <= value <= hi:
-            raise PTQError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
-    if accumulator_bits is not None and (not isinstance(accumulator_bits, int) or accumulator_bits < 2):
-        raise PTQError(f"accumulator_bits must be an integer >= 2, not {accumulator_bits!r}")
-    if tile is not None and (not isinstance(tile, int) or tile < 1):
-        raise PTQError(f"tile must be a positive integer, not {tile!r}")
+    check_ptq_args(weight_bits, act_bits, input_bits, method, accumulator_bits, tile)
     calib = _stack(calib)
     float_model = copy.deepcopy(model).eval()
     brevitas_input = bool(_weight_layers(model))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +41,19 @@ def load_data(source: str) -> dict:
         return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
     if not source.endswith(".npz") or not os.path.isfile(source):
         raise FpgaqError(f"--data must be 'digits' or an existing .npz file, not {source!r}")
-    with np.load(source, allow_pickle=False) as f:
-        if "x_train" not in f:
-            raise FpgaqError(f"{source!r} has no 'x_train' array (keys: {', '.join(f.files)})")
-        return {k: f[k] for k in f.files}
+    try:
+        with np.load(source, allow_pickle=False) as f:
+            if "x_train" not in f:
+                raise FpgaqError(f"{source!r} has no 'x_train' array (keys: {', '.join(f.files)})")
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise FpgaqError(f"{source!r} is not a readable .npz archive ({exc})") from None
+    for key, value in arrays.items():
+        if value.dtype.kind not in "biuf":
+            raise FpgaqError(f"{source!r}: array {key!r} holds {value.dtype} values; fpgaq reads numbers only")
+        if key.startswith("x_") and not np.all(np.isfinite(value)):
+            raise FpgaqError(f"{source!r}: array {key!r} holds NaN or infinite values")
+    return arrays
 
 
 def fit_input(model, x: np.ndarray) -> torch.Tensor:
@@ -71,7 +82,12 @@ def accuracy(model, x: torch.Tensor, y) -> float:
 
 def quantize_command(factory_spec: str, data: str, out: str, **ptq_args) -> dict:
     from fpgaq.quant import export, ptq
+    from fpgaq.quant.axe import check_ptq_args
 
+    settings = inspect.signature(ptq).bind(None, None, **ptq_args)  # the user's settings with ptq's defaults
+    settings.apply_defaults()
+    keys = ("weight_bits", "act_bits", "input_bits", "method", "accumulator_bits", "tile")
+    check_ptq_args(**{k: settings.arguments[k] for k in keys})
     with progress.step(f"building the float model ({factory_spec})"):
         model = load_factory(factory_spec)()
     if not isinstance(model, torch.nn.Module):

@@ -189,3 +189,17 @@ def test_external_data_loads(exported, tmp_path):
     np.testing.assert_array_equal(
         run(frontend.load(folder / "model.onnx"), x), run(frontend.load(resaved / "m.onnx"), x)
     )
+
+
+def test_short_external_data_is_refused(tmp_path):
+    path = _external_model(tmp_path, "weights.bin")
+    (tmp_path / "weights.bin").write_bytes(b"\x00\x00")  # two of the scale's four bytes
+    with pytest.raises(ModelError, match=r"^external data of tensor 's' holds 2 bytes; its shape \[\] needs 4$"):
+        frontend.load(path)
+    model = onnx.load(path, load_external_data=False)
+    tensor = next(t for t in model.graph.initializer if t.name == "s")
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "length", "4"
+    onnx.save(model, path)
+    with pytest.raises(ModelError, match=r"^external data of the model cannot be read: External data length \(4\)"):
+        frontend.load(path)
