@@ -6,6 +6,9 @@ DIR/csim/         the compiled C-simulation library
 DIR/host.json     host-side input quantization and output dequantization
 DIR/report.json   per-layer shapes, bit widths, accumulators, folding and cycle/resource estimates
 DIR/report.html   the same as one self-contained page with plots
+DIR/vivado/build_bitstream.tcl   the block design for the board (boards with a processing system)
+DIR/model.onnx    the model as given (and model.onnx.data when it keeps external data), for the FINN backend
+DIR/.fpgaq-build  the manifest of what fpgaq wrote (fpgaq.outdir), written last
 """
 
 from __future__ import annotations
