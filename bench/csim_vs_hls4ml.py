@@ -95,8 +95,8 @@ def run_hls4ml(path, x, ref, x_big, work):
 
 
 def run_fpgaq(path, x, ref, x_big, work):
-    from fpgaq.hls.build import build
-    from fpgaq.hls.csim import CSim
+    from fpgaq.backends.hls.csim import CSim
+    from fpgaq.pipeline import build
 
     start = time.perf_counter()
     build(path, "pynq-z2", work, force=True)

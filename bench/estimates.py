@@ -38,8 +38,8 @@ from fpgaq import frontend  # noqa: E402
 from fpgaq.boards import load_board  # noqa: E402
 from fpgaq.estimate import estimate_plan  # noqa: E402
 from fpgaq.estimate.search import FoldingSearchError, search_folding  # noqa: E402
-from fpgaq.hls.folding import resolve_folding  # noqa: E402
-from fpgaq.hls.plan import make_plan  # noqa: E402
+from fpgaq.plan import make_plan  # noqa: E402
+from fpgaq.plan.folding import resolve_folding  # noqa: E402
 
 FINN_TFC_FOLDING = [(16, 49), (8, 8), (8, 8), (10, 8)]
 FINN_TFC_FPS = 1_562_500

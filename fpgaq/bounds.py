@@ -1,8 +1,8 @@
-"""Accumulator bound math (shared/ALGORITHMS.md section 1). Integers only: never float logarithms.
+"""Accumulator bound math (docs/algorithms.md#accumulator-bounds). Integers only: never float logarithms.
 
 Inputs lie in [mu, nu]; a channel's integer weights q split into p = sum of positive q and n = sum of negative
-q. The exact range of the dot product is [mu*p + nu*n, nu*p + mu*n] (every partial sum of a running
-accumulator lies in it too), shifted by an integer bias.
+q. The exact range of the dot product is [mu*p + nu*n, nu*p + mu*n], shifted by an integer bias; every partial
+sum of a running accumulator lies in it too when 0 is a legal input (prefix_range does not assume it).
 """
 
 from __future__ import annotations
@@ -191,6 +191,14 @@ def tile_prefix_range(weights, mu: int, nu: int, tile: int):
 
     lo, hi = _by_rows(extremes, _tiles(w, tile))
     return lo.tolist(), hi.tolist()
+
+
+def tiled_ranges(weights, mu: int, nu: int, bias, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The two registers of a multi-stage accumulator over all channels, tiles of `tile` inputs:
+    ((lo, hi) of the running sum of tiles, bias included; (lo, hi) of a partial sum inside one tile)."""
+    o_lo, o_hi = prefix_range(weights, mu, nu, bias, tile)
+    i_lo, i_hi = tile_prefix_range(weights, mu, nu, tile)
+    return (min(o_lo), max(o_hi)), (min(i_lo), max(i_hi))
 
 
 def l1_bound(acc_bits: int, input_bits: int, input_signed: bool) -> int:

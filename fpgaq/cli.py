@@ -152,8 +152,8 @@ def inspect(model: str) -> None:
 @_user_errors
 def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps) -> None:
     """Generate the HLS project for MODEL, compile its C-simulation, estimate it and write report.json/.html."""
-    from fpgaq.hls.build import build as run_build
-    from fpgaq.hls.folding import read_folding_file
+    from fpgaq.pipeline import build as run_build
+    from fpgaq.plan.folding import read_folding_file
     from fpgaq.report.tables import BUILD, accumulator_summary, estimate_summary, layer_table
 
     folding = read_folding_file(folding_file) if folding_file else None
@@ -178,7 +178,7 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
     console.print(estimate_summary(report["totals"]))
     if target_fps is None:
         console.print("folding: default (PE <= 4, SIMD <= 8); --target-fps N or max searches one for the board")
-    cached = " (cached)" if report["_compile"]["cached"] else ""
+    cached = " (cached)" if report.compiled["cached"] else ""
     out = terminal(out_dir)
     console.print(
         f"wrote {out}/hls (HLS project), {out}/csim (C-simulation{cached}), {out}/report.json, {out}/report.html"
@@ -211,13 +211,14 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
 @_user_errors
 def csim(build_dir, input_file, output_file, labels_file) -> None:
     """Run the compiled C-simulation of BUILD_DIR on X.npy and write Y.npy."""
-    from fpgaq.hls.build import record_accuracy
-    from fpgaq.hls.csim import CSim, CSimError
+    from fpgaq.backends import get_backend
+    from fpgaq.backends.hls.csim import CSimError
     from fpgaq.npyfile import read_npy
     from fpgaq.outdir import refuse_overwrite, write_atomic
+    from fpgaq.report.files import read_report, record_accuracy
 
     refuse_overwrite(output_file, (input_file, labels_file), "--output")
-    sim = CSim(build_dir)
+    sim = get_backend(read_report(build_dir).backend).simulator(build_dir)
     x = read_npy(input_file, "--input")
     labels = read_npy(labels_file, "--labels") if labels_file else None
     if labels is not None and (labels.shape != (len(x),) or labels.dtype.kind not in "iu"):

@@ -48,10 +48,11 @@ def run_demo(
     force: bool = False,
 ) -> dict:
     """Run the demo; returns the figures it prints (see fpgaq.cli.demo)."""
+    from fpgaq.backends.hls.csim import CSim
     from fpgaq.boards import load_board
-    from fpgaq.hls.build import build, record_accuracy
-    from fpgaq.hls.csim import CSim
+    from fpgaq.pipeline import build
     from fpgaq.quant import export, ptq
+    from fpgaq.report.files import record_accuracy
 
     load_board(board)  # an unknown board fails before a minute of training
     out = Path(out)

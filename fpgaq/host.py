@@ -1,7 +1,7 @@
 """The host side of an accelerator: input quantization, output dequantization and AXI-Stream word packing.
 
 Standalone on purpose (numpy and the standard library only): the golden executor (fpgaq.ir.hostio), the
-C-simulation (fpgaq.hls.csim) and the PYNQ driver (DIR/deploy/driver.py, which ships a byte-identical copy of
+C-simulation (fpgaq.backends.hls.csim) and the PYNQ driver (DIR/deploy/driver.py, which ships a byte-identical copy of
 this file as fpgaq_host.py) all run this one implementation, so what the board computes on the host is what
 was verified here.
 
@@ -74,6 +74,21 @@ def dequantize(codes, quant, steps) -> np.ndarray:
         else:
             y = np.clip(y, first, second)
     return y.astype(np.float32)
+
+
+def chain_steps(chain: list) -> list:
+    """The output chain of host.json (exact rationals) as [("affine", a, b) | ("clamp", lo, hi)] with float64
+    parameters broadcast over the batch: the one place the chain becomes floats (golden model and host alike)."""
+    steps = []
+    for step in chain:
+        if step["kind"] == "affine":
+            a, b = step["a"], step["b"]
+            steps.append(("affine", float_parameter(a["values"], a["shape"]), float_parameter(b["values"], b["shape"])))
+        else:
+            lo, hi = step["lo"], step["hi"]
+            low = float_parameter(lo["values"], lo["shape"], -np.inf)
+            steps.append(("clamp", low, float_parameter(hi["values"], hi["shape"], np.inf)))
+    return steps
 
 
 def float_parameter(values, shape, none_value: float = 0.0) -> np.ndarray:
@@ -216,22 +231,7 @@ class Host:
         )
         q = o["quant"]
         self._quant = None if q is None else (_array(q["scale"]), _array(q["zero_point"]), q["kind"])
-        self._steps = []
-        for step in o["chain"]:
-            if step["kind"] == "affine":
-                a, b = step["a"], step["b"]
-                self._steps.append(
-                    ("affine", float_parameter(a["values"], a["shape"]), float_parameter(b["values"], b["shape"]))
-                )
-            else:
-                lo, hi = step["lo"], step["hi"]
-                self._steps.append(
-                    (
-                        "clamp",
-                        float_parameter(lo["values"], lo["shape"], -np.inf),
-                        float_parameter(hi["values"], hi["shape"], np.inf),
-                    )
-                )
+        self._steps = chain_steps(o["chain"])
         self.axis = host.get("axis")
 
     def quantize(self, x) -> np.ndarray:

@@ -78,9 +78,9 @@ def built(exported, lowered, tmp_path_factory):
     """built(name, dynamo, folding_name) -> build folder of an exported test model (cached per session)."""
     from pathlib import Path
 
-    from fpgaq.hls.build import build_graph
-    from fpgaq.hls.folding import fold_limits
     from fpgaq.ir import graph as ir
+    from fpgaq.pipeline import build_graph
+    from fpgaq.plan.folding import fold_limits
 
     cache = {}
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fpgaq import frontend
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.cli import main
-from fpgaq.hls.csim import CSim
 from fpgaq.ir.execute import run
 from tests.fuzz_graphs import mutations, qonnx_graphs
 

@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import pytest
 
+from fpgaq.backends.hls.csim import CSim, CSimError
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import CSim, CSimError
 from fpgaq.outdir import MANIFEST, Folder, OutputError, locked, owned, read_manifest, refuse_overwrite, rewrite
+from fpgaq.pipeline import build
 from tests.frontend.test_ties import tie_model
 
 X = np.linspace(-1, 1, 127, dtype=np.float32).reshape(1, 127)

@@ -20,11 +20,11 @@ from brevitas.inject.enum import ScalingImplType
 from brevitas.quant import Int8ActPerTensorFloat, Int8WeightPerTensorFixedPoint
 
 from fpgaq import frontend
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import CSim
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.ir import graph as ir
 from fpgaq.ir.execute import execute, run
 from fpgaq.ir.hostio import quantize_input
+from fpgaq.pipeline import build
 from tests.conftest import export
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from fpgaq.hls.plan_data import LINEAR_MAX_LEVELS
+from fpgaq.plan.tables import LINEAR_MAX_LEVELS
 
 LUTRAM_MAX_DEPTH = 128  # [FINN-R]: weights of at most 128 words per memory go to LUTRAM (c2), deeper to BRAM
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words

@@ -19,12 +19,14 @@ import numpy as np
 from fpgaq.boards import Board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import models
+from fpgaq.estimate.costs import kernel_cost
 from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
-from fpgaq.hls.folding import fold_limits, resolve_folding
-from fpgaq.hls.layout import divisors
-from fpgaq.hls.plan import Planner, make_plan
-from fpgaq.hls.plan_data import const_type, geometry, pack_for
 from fpgaq.ir import graph as ir
+from fpgaq.plan import widths
+from fpgaq.plan.folding import fold_limits, resolve_folding
+from fpgaq.plan.kernels import Fork
+from fpgaq.plan.layout import divisors
+from fpgaq.plan.planner import layer_kernels, make_plan, output_kernels, window_kernels
 
 MAX_UTILIZATION = 0.85  # a design above 85% of a resource rarely routes at the board's clock
 
@@ -51,8 +53,22 @@ class SearchResult:
     target_cycles: int | None
 
 
+def _slowest(kernels, layer: str) -> tuple[int, str]:
+    """(cycles, what it is) of the slowest of the kernels the planner builds for `layer`."""
+    return max(((kernel_cost(k).cycles, _what(k, layer)) for k in kernels), default=(0, ""))
+
+
+def _what(kernel, layer: str) -> str:
+    if kernel.kind == "dwc":
+        return f"the width converter into {layer!r}"
+    if kernel.kind in ("mvu", "swg"):
+        return f"{kernel.kind} of {layer!r}"
+    return f"{kernel.kind} {layer!r}"
+
+
 class _Layers:
-    """What the search needs of each dot-product layer: sizes, bit widths, neighbours."""
+    """What the search needs of each dot-product layer: the kernels the planner builds for a candidate folding
+    (fpgaq.plan.planner.layer_kernels) and the kernels downstream whose speed depends on it."""
 
     def __init__(self, graph: ir.Graph, board: Board, max_utilization: float):
         self.graph = graph
@@ -60,80 +76,39 @@ class _Layers:
         self.limit = {r: getattr(board, r) * max_utilization for r in RESOURCES}
         self.partial: dict = {}
         self.nodes = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
-        self.fused = Planner(graph, {}).fused_thresholds if self.nodes else {}
+        self.fused = widths.fusable(graph)
         self.consumers: dict[str, list] = {}
         for node in graph.nodes:
             for name in node.inputs:
                 self.consumers.setdefault(name, []).append(node)
+        self._built: dict = {}
 
     def numel(self, tensor: str) -> int:
         return int(np.prod(self.graph.tensors[tensor].shape))
 
-    def width(self, tensor: str, folding: dict) -> int:
-        """Elements per word of the stream carrying `tensor` (as the planner will build it)."""
-        node = self.graph.producer(tensor)
-        if node is None:
-            return None  # the graph input: its AXI-Stream packing follows the first layer (pack_for)
-        if isinstance(node, ir.DOT_PRODUCT_OPS):
-            return folding[node.name][0]
-        if isinstance(node, ir.Threshold):
-            producer = self.graph.producer(node.inputs[0])
-            if producer is not None and producer.name in self.fused:
-                return folding[producer.name][0]
-            return self.width(node.inputs[0], folding)
-        if isinstance(node, (ir.Reshape, ir.Transpose)):
-            return self.width(node.inputs[0], folding)
-        if isinstance(node, (ir.MaxPool, ir.SumPool)):  # pool.h: a divisor of the channels per word
-            src = self.width(node.inputs[0], folding)
-            return math.gcd(src if src is not None else 1, self.graph.tensors[node.inputs[0]].shape[0])
-        return 1
+    def _layer(self, node, pe: int, simd: int, in_width: int):
+        key = (node.name, pe, simd, in_width)
+        if key not in self._built:
+            self._built[key] = layer_kernels(self.graph, node, {node.name: (pe, simd)}, in_width, self.fused)
+        return self._built[key]
 
     def candidates(self, node, folding: dict, cycles_max: int | None) -> list[Candidate]:
         """Valid (PE, SIMD) of `node` given the layers before it, cheapest first, within cycles_max."""
-        g = self.graph
-        src, out = g.tensors[node.inputs[0]], g.tensors[node.output]
+        src = self.graph.tensors[node.inputs[0]]
         oc, k = fold_limits(node)
-        groups = node.group if isinstance(node, ir.Conv) else 1
-        vectors = int(np.prod(out.shape[1:])) if isinstance(node, ir.Conv) else int(np.prod(src.shape[:-1]))
-        weight_bits = const_type(node.weight, node.name).bits
-        out_tensor, levels, thr_bits, out_bits = node.output, 0, 0, out.dtype.bits
-        if node.name in self.fused:
-            th = self.fused[node.name][0]
-            out_tensor, levels = th.output, th.thresholds.shape[-1]
-            thr_bits, out_bits = const_type(th.thresholds, th.name).bits, g.tensors[th.output].dtype.bits
-        producer_width = self.width(node.inputs[0], folding)
+        producer_width = widths.stream_width(self.graph, node.inputs[0], folding, self.fused)
         result = []
         for pe in divisors(oc):
             for simd in divisors(k):
                 in_width = producer_width
                 if in_width is None:  # the planner packs the graph input for a first dense layer's SIMD
                     prefer = None if isinstance(node, ir.Conv) else simd
-                    in_width = pack_for(self.numel(node.inputs[0]), src.dtype.bits, prefer)
-                cost = models.mvu(
-                    vectors=vectors,
-                    groups=groups,
-                    k=k,
-                    oc=oc,
-                    pe=pe,
-                    simd=simd,
-                    input_bits=src.dtype.bits,
-                    weight_bits=weight_bits,
-                    acc_bits=out.dtype.bits,
-                    out_bits=out_bits,
-                    levels=levels,
-                    threshold_bits=thr_bits,
-                )
-                cycles = [(cost.cycles, f"mvu of {node.name!r}")]
-                if isinstance(node, ir.Conv):
-                    swg = self._swg(node, in_width, simd)
-                    cost = cost + swg
-                    cycles.append((swg.cycles, f"swg of {node.name!r}"))
-                elif in_width != simd:  # the width converter into the unit
-                    num = self.numel(node.inputs[0])
-                    dwc = models.dwc_chain(num=num, in_w=in_width, out_w=simd, bits=src.dtype.bits)
-                    cost = cost + dwc
-                    cycles.append((dwc.cycles, f"the width converter into {node.name!r}"))
-                cycles += self._downstream_cycles(out_tensor, pe)
+                    in_width = widths.pack_for(self.numel(node.inputs[0]), src.dtype.bits, prefer)
+                kernels, out_width = self._layer(node, pe, simd, in_width)
+                own = [kernel for kernel in kernels if not isinstance(kernel, Fork)]
+                cost = sum((kernel_cost(kernel) for kernel in own), models.Cost())
+                produced = self.fused[node.name][0].output if node.name in self.fused else node.output
+                cycles = [_slowest(own, node.name)] + self._downstream(produced, out_width)
                 cycles_total, limit = max(cycles)
                 if cycles_max is not None and cycles_total > cycles_max:
                     continue
@@ -142,49 +117,25 @@ class _Layers:
                     result.append(Candidate(pe, simd, cycles_total, cost, score, limit))
         return sorted(result, key=lambda c: (c.score, c.cycles, c.pe * c.simd))
 
-    def _downstream_cycles(self, tensor: str, win: int) -> list[tuple[int, str]]:
-        """Cycles of the kernels that read `tensor` at the producer's width `win`: standalone thresholds,
-        pooling and the next sliding window (their frame fill depends on win), the output packer; through
-        reshapes and transposes."""
+    def _downstream(self, tensor: str, width: int) -> list[tuple[int, str]]:
+        """The slowest kernels that read `tensor` at the producer's width: standalone thresholds and pooling
+        (through reshapes and transposes), the next sliding window, the output's width converters."""
         cycles = []
         if tensor == self.graph.output.tensor:
-            bits, num = self.graph.tensors[tensor].dtype.bits, self.numel(tensor)
-            dwc = models.dwc_chain(num=num, in_w=win, out_w=pack_for(num, bits, win), bits=bits)
-            cycles.append((dwc.cycles, "the output packer"))
+            converters = output_kernels(self.graph, width)
+            if converters:
+                cycles.append((_slowest(converters, "output")[0], "the output packer"))
         for user in self.consumers.get(tensor, []):
-            if isinstance(user, ir.Threshold):
-                cycles.append((self.numel(tensor) // win, f"threshold {user.name!r}"))
-                cycles += self._downstream_cycles(user.output, win)
-            elif isinstance(user, (ir.Reshape, ir.Transpose)):
-                cycles += self._downstream_cycles(user.output, win)
-            elif isinstance(user, (ir.MaxPool, ir.SumPool)):
-                cycles.append((self._pool(user, win).cycles, f"{user.op.lower()} {user.name!r}"))
-            elif isinstance(user, ir.Conv):  # the next sliding window reads its frame at this width
-                fastest = min(self._swg(user, win, simd).cycles for simd in divisors(fold_limits(user)[1]))
+            if isinstance(user, ir.Conv):  # the next sliding window reads its frame at this width
+                options = [window_kernels(self.graph, user, width, simd) for simd in divisors(fold_limits(user)[1])]
+                fastest = min(_slowest([k for k in kernels if k.kind == "swg"], user.name)[0] for kernels in options)
                 cycles.append((fastest, f"swg of {user.name!r}"))
+            elif isinstance(user, (ir.Threshold, ir.Reshape, ir.Transpose, ir.MaxPool, ir.SumPool)):
+                kernels, out_width = layer_kernels(self.graph, user, {}, width, self.fused)
+                if kernels:
+                    cycles.append(_slowest(kernels, user.name))
+                cycles += self._downstream(user.output, out_width)
         return cycles
-
-    def _geometry(self, node, kernel) -> list[int]:
-        """[C, H, W, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW] as the planner passes it to the kernel."""
-        shape, out_shape = self.graph.tensors[node.inputs[0]].shape, self.graph.tensors[node.output].shape
-        dilations = getattr(node, "dilations", (1,) * len(kernel))
-        return geometry(shape, out_shape, kernel, node.strides, dilations, node.pads)
-
-    def _pool(self, node, win: int) -> models.Cost:
-        c, h, w, kh, kw, _, _, dh, dw, _, _, oh, ow = self._geometry(node, node.kernel)
-        bits = self.graph.tensors[node.inputs[0]].dtype.bits
-        lanes = math.gcd(win, c)  # the planner converts to a divisor of the channels
-        dilated = dh > 1 or dw > 1
-        return models.pool(
-            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=lanes, in_bits=bits, out_bits=bits, dilated=dilated
-        )
-
-    def _swg(self, node: ir.Conv, win: int, simd: int) -> models.Cost:
-        c, h, w, kh, kw, _, _, _, dw, _, _, oh, ow = self._geometry(node, node.weight.shape[2:])
-        bits = self.graph.tensors[node.inputs[0]].dtype.bits
-        return models.swg(
-            c=c, h=h, w=w, kh=kh, kw=kw, oh=oh, ow=ow, win=win, simd=simd, bits=bits, groups=node.group, dw=dw
-        )
 
     def score(self, cost: models.Cost) -> float | None:
         return resource_score(cost.asdict(), self.limit)

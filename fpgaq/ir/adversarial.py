@@ -28,20 +28,49 @@ def layer_graph(graph: ir.Graph, node: ir.Node) -> ir.Graph:
 
 
 def adversarial_codes(graph: ir.Graph, node: ir.Node) -> np.ndarray:
-    """Input frames (2 per output channel for dot products: max then min) for one layer."""
+    """Input frames of a single-input layer that drive its result to the ends of its range (for a dot product,
+    2 per output channel: max then min). Multi-input layers: adversarial_inputs."""
+    if len(node.inputs) != 1:
+        raise ValueError(f"layer {node.name} has {len(node.inputs)} inputs; use adversarial_inputs")
+    return adversarial_inputs(graph, node)[0]
+
+
+def adversarial_inputs(graph: ir.Graph, node: ir.Node) -> tuple[np.ndarray, ...]:
+    """Frames for each input of a layer (same count for every input) that reach the ends of its result."""
+    return FRAMES[type(node)](graph, node)
+
+
+def _extremes(graph: ir.Graph, node: ir.Node) -> tuple[np.ndarray, ...]:
+    """Every input at its maximum, then every input at its minimum: the ends of a monotone layer's range
+    (a sum pool, a residual add with non-negative multipliers, a threshold, a max pool, data movement)."""
+    frames = []
+    for name in node.inputs:
+        t = graph.tensors[name]
+        frames.append(np.stack([np.full(t.shape, t.hi), np.full(t.shape, t.lo)]).astype(np.int64))
+    return tuple(frames)
+
+
+def _add(graph: ir.Graph, node: ir.Add) -> tuple[np.ndarray, ...]:
+    """Each input at the end its multiplier's sign maximises (then minimises) the sum."""
+    frames = []
+    for name, m in zip(node.inputs, (int(node.scale0), int(node.scale1)), strict=True):
+        t = graph.tensors[name]
+        high, low = (t.hi, t.lo) if m >= 0 else (t.lo, t.hi)
+        frames.append(np.stack([np.full(t.shape, high), np.full(t.shape, low)]).astype(np.int64))
+    return tuple(frames)
+
+
+def _dense(graph: ir.Graph, node: ir.Dense) -> tuple[np.ndarray, ...]:
     inp = graph.tensors[node.inputs[0]]
-    lo, hi = inp.lo, inp.hi
-    if isinstance(node, ir.SumPool):
-        return np.stack([np.full(inp.shape, hi), np.full(inp.shape, lo)]).astype(np.int64)
-    if isinstance(node, ir.Dense):
-        frames = []
-        for row in node.weight:
-            for positive, negative in ((hi, lo), (lo, hi)):
-                frames.append(np.broadcast_to(np.where(row > 0, positive, negative), inp.shape))
-        return np.array(frames, dtype=np.int64)
-    if isinstance(node, ir.Conv):
-        return _conv_frames(node, inp)
-    raise ValueError(f"no adversarial inputs for {node.op} layers")
+    frames = []
+    for row in node.weight:
+        for positive, negative in ((inp.hi, inp.lo), (inp.lo, inp.hi)):
+            frames.append(np.broadcast_to(np.where(row > 0, positive, negative), inp.shape))
+    return (np.array(frames, dtype=np.int64),)
+
+
+def _conv(graph: ir.Graph, node: ir.Conv) -> tuple[np.ndarray, ...]:
+    return (_conv_frames(node, graph.tensors[node.inputs[0]]),)
 
 
 def _conv_frames(node: ir.Conv, inp: ir.Tensor) -> np.ndarray:
@@ -78,3 +107,16 @@ def _conv_frames(node: ir.Conv, inp: ir.Tensor) -> np.ndarray:
                 frame[(g * icg + c,) + pos] = positive if node.weight[(o,) + index] > 0 else negative
             frames.append(frame)
     return np.array(frames, dtype=np.int64)
+
+
+FRAMES = {
+    ir.Dense: _dense,
+    ir.Conv: _conv,
+    ir.SumPool: _extremes,
+    ir.Add: _add,
+    ir.Threshold: _extremes,
+    ir.MaxPool: _extremes,
+    ir.Concat: _extremes,
+    ir.Reshape: _extremes,
+    ir.Transpose: _extremes,
+}

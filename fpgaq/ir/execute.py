@@ -25,7 +25,7 @@ def execute(graph: ir.Graph, codes: np.ndarray) -> dict[str, np.ndarray]:
     values = {graph.input.tensor: codes}
     for node in graph.nodes:
         args = [values[name] for name in node.inputs]
-        values[node.output] = _KERNELS[type(node)](node, *args)
+        values[node.output] = EXECUTORS[type(node)](node, *args)
     return values
 
 
@@ -130,7 +130,7 @@ def _transpose(node: ir.Transpose, x):
     return x.transpose((0,) + tuple(p + 1 for p in node.perm))
 
 
-_KERNELS = {
+EXECUTORS = {  # one exact int64 implementation per IR op
     ir.Dense: _dense,
     ir.Conv: _conv,
     ir.Threshold: _threshold,

@@ -129,6 +129,7 @@ class Transpose(Node):
 
 
 DOT_PRODUCT_OPS = (Dense, Conv)
+OPS = (Dense, Conv, Threshold, MaxPool, SumPool, Add, Concat, Reshape, Transpose)  # every IR op (tests/test_registry)
 
 
 @dataclass(frozen=True, eq=False)

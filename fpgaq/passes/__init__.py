@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from fpgaq.passes.clip_thresholds import ClipThresholds
-from fpgaq.passes.size_accumulators import SizeAccumulators
 
-DEFAULT_PASSES = (SizeAccumulators(), ClipThresholds())
+DEFAULT_PASSES = (ClipThresholds(),)
 
 
 def run_passes(graph, passes=DEFAULT_PASSES):

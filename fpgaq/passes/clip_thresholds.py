@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 
 from fpgaq.ir import graph as ir
-from fpgaq.passes.size_accumulators import channel_ranges
+from fpgaq.ir.ranges import channel_ranges
 
 
 def _range_arrays(graph: ir.Graph, node: ir.Threshold):

@@ -1,4 +1,5 @@
-"""Brevitas-side quantization recipes (shared/ALGORITHMS.md sections 2-5) and the QONNX export fpgaq builds.
+"""Brevitas-side quantization recipes (docs/algorithms.md: AXE, bias compensation, QuantTune, MaQD) and the
+QONNX export fpgaq builds.
 
 Available: ptq (RTN/GPFQ/OPTQ with AXE and budget-aware scales), export, bias_compensation, QuantTuneLoss,
 quanttune, and the MaQD building blocks in fpgaq.quant.maqd (LayerBatchNorm1d/2d, round-clip quantizers

@@ -1,4 +1,4 @@
-"""Post-training quantization: RTN, GPFQ or OPTQ, optionally accumulator-aware (AXE, shared/ALGORITHMS.md s. 2).
+"""Post-training quantization: RTN, GPFQ or OPTQ, optionally accumulator-aware (AXE, docs/algorithms.md#axe).
 
 The float model is traced and quantized with Brevitas' graph quantizer (batch norms merged): input at
 `input_bits`, weights per output channel at `weight_bits` with *frozen* scales (PARAMETER_FROM_STATS, so the
@@ -8,7 +8,8 @@ fpgaq's thresholds, so they never widen an accumulator). GPFQ/OPTQ run through b
 accumulator fits P signed bits (per tile of `tile` inputs when given).
 
 Beyond the reference [ours]: AXE spends its l1 budget against the weight scales; scales chosen for an
-unconstrained range leave it almost nothing (shared/ALGORITHMS.md's pitfall). Each channel's scale is raised
+unconstrained range leave it almost nothing (budget starvation, docs/algorithms.md#frozen-scales-and-budget-
+starvation). Each channel's scale is raised
 to at least gamma * ||w_c||_1 / Z, Z = (2^P - 2) / (nu - mu) the zero-centred l1 budget for its input range
 (per tile with `tile`), and gamma is chosen from a grid by the calibration error of the logits (no labels
 needed). RTN with a budget raises each channel's scale until its exact range fits. Finally the integer

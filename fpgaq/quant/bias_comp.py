@@ -1,4 +1,4 @@
-"""Bias compensation (arXiv 2404.01892; shared/ALGORITHMS.md section 3), sequential, with a guarantee.
+"""Bias compensation (arXiv 2404.01892; docs/algorithms.md#bias-compensation), sequential, with a guarantee.
 
 For each Linear/Conv layer in order, with calibration inputs propagated through the already-compensated
 quantized model: d = O - O^ (float layer output on the float model's activations minus quantized layer output

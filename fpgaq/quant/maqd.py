@@ -1,4 +1,4 @@
-"""MaQD building blocks (arXiv 2403.14999; shared/ALGORITHMS.md section 5) as Brevitas/PyTorch modules.
+"""MaQD building blocks (arXiv 2403.14999; docs/algorithms.md#maqd) as Brevitas/PyTorch modules.
 
 [ours] The paper's exact forms were not available; this is our formulation:
 - Layer-Batch Normalization: training statistics over the mini-batch *and* every feature of the layer together

@@ -1,4 +1,4 @@
-"""QuantTune (arXiv 2403.06497; shared/ALGORITHMS.md section 4): outlier-driven fine-tuning.
+"""QuantTune (arXiv 2403.06497; docs/algorithms.md#quanttune): outlier-driven fine-tuning.
 
 [ours] The paper's exact loss was not available; this is our formulation:
     L = L_task + lambda * sum_l mean( relu(|a_l - mu_l| - k * sigma_l)^2 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fpgaq.ir import graph as ir
+from fpgaq.ir.ranges import bound_widths
 from fpgaq.ir.types import IntType
-from fpgaq.passes.size_accumulators import bound_widths
 
 
 def layer_rows(graph: ir.Graph) -> list[dict]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from fpgaq.synth.tools import SynthError
 
 RESOURCES = {"lut": ("LUT",), "ff": ("FF",), "bram18": ("BRAM_18K",), "dsp": ("DSP", "DSP48E"), "uram": ("URAM",)}
-NUMBERED = ("mvu", "add", "sumpool")  # kernels whose first template argument is the layer id (report "kernels")
 
 
 def _number(node, path: str):
@@ -70,26 +69,32 @@ def _ratio(estimate, synthesized):
     return round(estimate / synthesized, 3)
 
 
-def synthesis_report(report_dir: Path, top: str, report: dict) -> dict:
-    """The top's and every module's figures, modules matched to layers, and estimate/synthesis ratios."""
+def _kernel_of(module: str, estimates: list) -> dict | None:
+    """The estimate row of the kernel a Vitis module implements: the library function instantiated with the
+    kernel's configuration struct is named FUNCTION_CONFIG (plus Vitis' suffix, e.g. mvu_dense0_mvu_s)."""
+    for row in estimates:
+        prefix = f"{row.get('kernel')}_{row.get('name')}"
+        if module == prefix or module.startswith(prefix + "_"):
+            return row
+    return None
+
+
+def synthesis_report(report_dir: Path, top: str, report) -> dict:
+    """The top's and every module's figures, modules matched to kernels, and estimate/synthesis ratios."""
     top_xml = report_dir / "csynth.xml"
     summary = parse_csynth(top_xml if top_xml.is_file() else report_dir / f"{top}_csynth.xml")
     modules = []
-    kernels = report.get("kernels", [])
-    estimates = report.get("estimate", {}).get("kernels", [])
+    estimates = report["estimate"].get("kernels", [])
     for path in sorted(report_dir.glob("*_csynth.xml")):
         module = parse_csynth(path)
         if module["module"] == summary["module"]:
             continue
-        match = re.match(r"(mvu|add|sumpool)_(\d+)_", module["module"])
-        if match and int(match.group(2)) < len(kernels):
-            func, layer = match.group(1), kernels[int(match.group(2))]
-            module["layer"] = layer
-            est = next((k for k in estimates if k["kernel"] == func and k["layer"] == layer), None)
-            if est is not None:
-                module["estimate"] = {k: est[k] for k in ("cycles", "lut", "ff", "bram18", "dsp")}
-                module["ratio"] = {k: _ratio(est[k], module[k]) for k in ("lut", "ff", "bram18", "dsp")}
-                module["ratio"]["cycles"] = _ratio(est["cycles"], module["interval_max"])
+        est = _kernel_of(module["module"], estimates)
+        if est is not None:
+            module["layer"], module["kernel"] = est["layer"], est["name"]
+            module["estimate"] = {k: est[k] for k in ("cycles", "lut", "ff", "bram18", "dsp")}
+            module["ratio"] = {k: _ratio(est[k], module[k]) for k in ("lut", "ff", "bram18", "dsp")}
+            module["ratio"]["cycles"] = _ratio(est["cycles"], module["interval_max"])
         modules.append(module)
     totals = report.get("totals", {})
     ratio = {k: _ratio(totals.get(k), summary[k]) for k in ("lut", "ff", "bram18", "dsp")}

@@ -16,11 +16,11 @@ import shutil
 from pathlib import Path
 
 from fpgaq import __version__, outdir, progress
+from fpgaq.backends.hls.emit import BITSTREAM_TCL, DESIGN, PROJECT, TOP, environment
 from fpgaq.boards import load_board
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.build import read_report, write_report
-from fpgaq.hls.codegen import BITSTREAM_TCL, DESIGN, PROJECT, TOP, environment
 from fpgaq.outdir import write_atomic
+from fpgaq.report.files import read_report, write_report
 from fpgaq.resources import data_dir
 from fpgaq.synth.csynth import synthesis_report
 from fpgaq.synth.tools import SynthError, finn_command, require, run
@@ -70,7 +70,8 @@ def write_driver(build_dir: Path) -> list[str]:
     return ["driver.py", "fpgaq_host.py", "host.json"]
 
 
-def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> None:
+def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
+    """Vitis HLS (and Vivado): the synthesis and deploy fields of the report."""
     vitis = require("vitis_hls", "HLS synthesis")
     vivado = require("vivado", "the block design and bitstream") if bitstream else None
     if bitstream and not board.has_processing_system:
@@ -88,11 +89,11 @@ def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> 
     with progress.step("Vitis HLS: C synthesis and IP export (minutes to hours)"):
         run([vitis, "-f", "run_hls.tcl"], build_dir / "hls", logs / "vitis_hls.log", "vitis_hls")
     solution = build_dir / "hls" / PROJECT / "solution1"
-    report["synthesis"] = synthesis_report(solution / "syn" / "report", TOP, report)
+    synthesis = synthesis_report(solution / "syn" / "report", TOP, report)
     ip = solution / "impl" / "ip"
     if not (ip / "component.xml").is_file():
         raise SynthError(f"vitis_hls exported no IP ({ip / 'component.xml'} is missing); see {logs / 'vitis_hls.log'}")
-    report["synthesis"]["ip"] = str(ip.relative_to(build_dir))
+    synthesis["ip"] = str(ip.relative_to(build_dir))
     with outdir.updating(build_dir):
         folder.own(trees=["deploy"])
     deploy = {"files": write_driver(build_dir)}
@@ -115,10 +116,11 @@ def _vitis(build_dir: Path, report: dict, board, bitstream: bool, jobs: int) -> 
             if not (build_dir / "deploy" / f"{DESIGN}.{suffix}").is_file():
                 raise SynthError(f"vivado wrote no deploy/{DESIGN}.{suffix}; see {logs / 'vivado.log'}")
         deploy["files"] += [f"{DESIGN}.bit", f"{DESIGN}.hwh"]
-    report["deploy"] = deploy
+    return {"synthesis": synthesis, "deploy": deploy}
 
 
-def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
+def _finn(build_dir: Path, report, board, bitstream: bool) -> dict:
+    """finn-plus's build flow on the model: the synthesis field of the report."""
     finn = finn_command()
     if board.name not in FINN_BOARDS:
         raise SynthError(f"the finn backend knows no board for {board.name}; it supports {', '.join(FINN_BOARDS)}")
@@ -152,7 +154,7 @@ def _finn(build_dir: Path, report: dict, board, bitstream: bool) -> None:
     estimate = output / "report" / "estimate_network_performance.json"
     if estimate.is_file():
         summary["finn_estimate"] = json.loads(estimate.read_text())
-    report["synthesis"] = summary
+    return {"synthesis": summary}
 
 
 def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool = False, jobs: int | None = None):
@@ -168,11 +170,10 @@ def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool 
         board = load_board(report["board"]["name"])
         check_tool_path(build_dir)
         if backend == "vitis":
-            _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
+            results = _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
         else:
-            _finn(build_dir, report, board, bitstream)
+            results = _finn(build_dir, report, board, bitstream)
         with outdir.updating(build_dir):
-            fresh = read_report(build_dir)  # keep what another command recorded meanwhile (csim accuracy)
-            fresh.update({k: report[k] for k in ("synthesis", "deploy") if k in report})
+            fresh = read_report(build_dir).replace(**results)  # keeps what another command recorded meanwhile
             write_report(build_dir, fresh)
             return fresh

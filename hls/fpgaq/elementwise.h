@@ -7,9 +7,16 @@
 namespace fpgaq {
 
 // out = m0 * a + m1 * b; both scales were brought to a common unit at compile time (exact integers).
-template <int ID, int NUM, int WIN, typename TA, typename TB, typename TO, typename TM0, typename TM1>
-void add(hls::stream<Vec<TA, WIN> >& a, hls::stream<Vec<TB, WIN> >& b, hls::stream<Vec<TO, WIN> >& out,
-         const TM0 m0, const TM1 m1) {
+// C: id, num, win, a_t, b_t, out_t, and the multipliers m0, m1 of types m0_t, m1_t.
+template <typename C>
+void add(hls::stream<Vec<typename C::a_t, C::win> >& a, hls::stream<Vec<typename C::b_t, C::win> >& b,
+         hls::stream<Vec<typename C::out_t, C::win> >& out) {
+    typedef typename C::a_t TA;
+    typedef typename C::b_t TB;
+    typedef typename C::out_t TO;
+    const int NUM = C::num, WIN = C::win;
+    const typename C::m0_t m0 = C::m0;
+    const typename C::m1_t m1 = C::m1;
     for (int i = 0; i < NUM / WIN; i++) {
 #pragma HLS PIPELINE II = 1
         Vec<TA, WIN> x = a.read();
@@ -18,16 +25,20 @@ void add(hls::stream<Vec<TA, WIN> >& a, hls::stream<Vec<TB, WIN> >& b, hls::stre
         for (int e = 0; e < WIN; e++) {
 #pragma HLS UNROLL
             z.v[e] = TO(m0 * x.v[e] + m1 * y.v[e]);
-            FPGAQ_CHECK(z.v[e], (long long)m0 * (long long)x.v[e] + (long long)m1 * (long long)y.v[e], ID, -1);
+            FPGAQ_CHECK(z.v[e], (long long)m0 * (long long)x.v[e] + (long long)m1 * (long long)y.v[e], C::id, -1);
         }
         out.write(z);
     }
 }
 
 // A tensor read by two kernels: every word goes to both outputs.
-template <int WORDS, typename T, int WIN>
-void fork2(hls::stream<Vec<T, WIN> >& in, hls::stream<Vec<T, WIN> >& out0, hls::stream<Vec<T, WIN> >& out1) {
-    for (int i = 0; i < WORDS; i++) {
+// C: words, win, elem_t.
+template <typename C>
+void fork2(hls::stream<Vec<typename C::elem_t, C::win> >& in, hls::stream<Vec<typename C::elem_t, C::win> >& out0,
+           hls::stream<Vec<typename C::elem_t, C::win> >& out1) {
+    typedef typename C::elem_t T;
+    const int WIN = C::win;
+    for (int i = 0; i < C::words; i++) {
 #pragma HLS PIPELINE II = 1
         Vec<T, WIN> word = in.read();
         out0.write(word);

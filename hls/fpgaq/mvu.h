@@ -8,7 +8,7 @@
 // Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
 // range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
 // range of every prefix of tiles, bias included). Both widths come from fpgaq.bounds, so neither overflows;
-// with -DFPGAQ_CHECK_OVERFLOW both are shadowed by exact sums and checked (layer id ID).
+// with -DFPGAQ_CHECK_OVERFLOW both are shadowed by exact sums and checked (C::id: the layer, for the report).
 #ifndef FPGAQ_MVU_H
 #define FPGAQ_MVU_H
 
@@ -16,10 +16,17 @@
 
 namespace fpgaq {
 
-template <int ID, int NV, int G, int KG, int OCG, int SIMD, int PE, typename TI, typename TW, typename TB,
-          typename TS, typename TA, typename TO, typename ACT>
-void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
-         const TW w[G * (OCG / PE) * (KG / SIMD)][PE * SIMD], const TB bias[G * OCG], const ACT& act) {
+// C: the layer's configuration (generated): id, nv, g, kg, ocg, simd, pe and the types in_t, weight_t, bias_t,
+// inner_t (TS), outer_t (TA), out_t and act_t.
+template <typename C>
+void mvu(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+         const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
+         const typename C::bias_t bias[C::g * C::ocg], const typename C::act_t& act) {
+    typedef typename C::in_t TI;
+    typedef typename C::inner_t TS;
+    typedef typename C::outer_t TA;
+    typedef typename C::out_t TO;
+    const int NV = C::nv, G = C::g, KG = C::kg, OCG = C::ocg, SIMD = C::simd, PE = C::pe;
     const int SF = KG / SIMD;
     const int NF = OCG / PE;
     TI buf[G * SF][SIMD];
@@ -49,12 +56,12 @@ void mvu(hls::stream<Vec<TI, SIMD> >& in, hls::stream<Vec<TO, PE> >& out,
 #pragma HLS UNROLL
                 tile += w[fold][p * SIMD + s] * buf[g * SF + sf][s];
                 FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)buf[g * SF + sf][s];)
-                FPGAQ_CHECK(tile, tile_exact, ID, channel);
+                FPGAQ_CHECK(tile, tile_exact, C::id, channel);
             }
             TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
             sum += tile;
             FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[channel] : acc_exact[p]) + tile_exact;)
-            FPGAQ_CHECK(sum, acc_exact[p], ID, channel);
+            FPGAQ_CHECK(sum, acc_exact[p], C::id, channel);
             acc[p] = sum;
             if (sf == SF - 1) result.v[p] = act.template apply<TO>(sum, channel);
         }

@@ -38,10 +38,15 @@ void read_pool_frame(hls::stream<Vec<T, L> >& in, T buf[KH * KW][L][ROWS]) {
     }
 }
 
-template <int C, int H, int W, int KH, int KW, int SH, int SW, int DH, int DW, int PT, int PL, int OH, int OW,
-          int L, typename TI, typename TO>
-void maxpool(hls::stream<Vec<TI, L> >& in, hls::stream<Vec<TO, L> >& out, const signed char sign[C]) {
-    typedef PoolFrame<C, H, W, KH, KW, L, TI> F;
+// P: the pool's configuration (generated): c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lanes, in_t, out_t.
+template <typename P>
+void maxpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in, hls::stream<Vec<typename P::out_t, P::lanes> >& out,
+             const signed char sign[P::c]) {
+    typedef typename P::in_t TI;
+    typedef typename P::out_t TO;
+    const int C = P::c, H = P::h, W = P::w, KH = P::kh, KW = P::kw, SH = P::sh, SW = P::sw, DH = P::dh, DW = P::dw;
+    const int PT = P::pt, PL = P::pl, OH = P::oh, OW = P::ow, L = P::lanes;
+    typedef PoolFrame<P::c, P::h, P::w, P::kh, P::kw, P::lanes, TI> F;
     TI buf[KH * KW][L][F::ROWS];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
 #pragma HLS ARRAY_RESHAPE variable = buf complete dim = 2
@@ -76,10 +81,15 @@ void maxpool(hls::stream<Vec<TI, L> >& in, hls::stream<Vec<TO, L> >& out, const 
     }
 }
 
-template <int ID, int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int OH, int OW, int L,
-          typename TI, typename TO>
-void sumpool(hls::stream<Vec<TI, L> >& in, hls::stream<Vec<TO, L> >& out, const TI pad) {
-    typedef PoolFrame<C, H, W, KH, KW, L, TI> F;
+// P: as maxpool's, plus id (the layer, for overflow reports); no dilation.
+template <typename P>
+void sumpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in, hls::stream<Vec<typename P::out_t, P::lanes> >& out,
+             const typename P::in_t pad) {
+    typedef typename P::in_t TI;
+    typedef typename P::out_t TO;
+    const int C = P::c, H = P::h, W = P::w, KH = P::kh, KW = P::kw, SH = P::sh, SW = P::sw;
+    const int PT = P::pt, PL = P::pl, OH = P::oh, OW = P::ow, L = P::lanes;
+    typedef PoolFrame<P::c, P::h, P::w, P::kh, P::kw, P::lanes, TI> F;
     TI buf[KH * KW][L][F::ROWS];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
 #pragma HLS ARRAY_RESHAPE variable = buf complete dim = 2
@@ -101,7 +111,7 @@ void sumpool(hls::stream<Vec<TI, L> >& in, hls::stream<Vec<TO, L> >& out, const 
                             const TI value = inside ? buf[F::bank(ih, iw)][e][F::row(ih, iw, c0)] : pad;
                             sum += value;
                             FPGAQ_SHADOW(exact += (long long)value;)
-                            FPGAQ_CHECK(sum, exact, ID, c0 + e);
+                            FPGAQ_CHECK(sum, exact, P::id, c0 + e);
                         }
                     }
                     word.v[e] = sum;

@@ -9,8 +9,12 @@ namespace fpgaq {
 // Width conversion: NUM elements from words of IN_W to words of OUT_W elements, order preserved. STEP =
 // gcd(IN_W, OUT_W) elements move per cycle: NUM / STEP cycles (max(NUM / IN_W, NUM / OUT_W) when one width
 // divides the other).
-template <int NUM, int IN_W, int OUT_W, typename TI, typename TO>
-void dwc(hls::stream<Vec<TI, IN_W> >& in, hls::stream<Vec<TO, OUT_W> >& out) {
+// C: num, in_w, out_w, in_t, out_t.
+template <typename C>
+void dwc(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::out_w> >& out) {
+    typedef typename C::in_t TI;
+    typedef typename C::out_t TO;
+    const int NUM = C::num, IN_W = C::in_w, OUT_W = C::out_w;
     const int STEP = gcd(IN_W, OUT_W);
     Vec<TI, IN_W> word;
     Vec<TO, OUT_W> result;
@@ -36,8 +40,12 @@ void dwc(hls::stream<Vec<TI, IN_W> >& in, hls::stream<Vec<TO, OUT_W> >& out) {
 
 // Concatenation: OUTER times, N0 elements of in0 then N1 elements of in1 (channel concat of channels-last
 // streams has OUTER = pixels; concat of flat vectors has OUTER = 1).
-template <int OUTER, int N0, int N1, typename T0, typename T1, typename TO>
-void concat2(hls::stream<Vec<T0, 1> >& in0, hls::stream<Vec<T1, 1> >& in1, hls::stream<Vec<TO, 1> >& out) {
+// C: outer, n0, n1, a_t, b_t, out_t.
+template <typename C>
+void concat2(hls::stream<Vec<typename C::a_t, 1> >& in0, hls::stream<Vec<typename C::b_t, 1> >& in1,
+             hls::stream<Vec<typename C::out_t, 1> >& out) {
+    typedef typename C::out_t TO;
+    const int OUTER = C::outer, N0 = C::n0, N1 = C::n1;
     for (int o = 0; o < OUTER; o++) {
         for (int i = 0; i < N0 + N1; i++) {
 #pragma HLS PIPELINE II = 1
@@ -49,8 +57,12 @@ void concat2(hls::stream<Vec<T0, 1> >& in0, hls::stream<Vec<T1, 1> >& in1, hls::
 }
 
 // Layout change that cannot be folded into weights: out[p] = in[perm[p]] over a buffered frame.
-template <int NUM, typename T>
-void reorder(hls::stream<Vec<T, 1> >& in, hls::stream<Vec<T, 1> >& out, const int perm[NUM]) {
+// C: num, elem_t.
+template <typename C>
+void reorder(hls::stream<Vec<typename C::elem_t, 1> >& in, hls::stream<Vec<typename C::elem_t, 1> >& out,
+             const int perm[C::num]) {
+    typedef typename C::elem_t T;
+    const int NUM = C::num;
     T buf[NUM];
     for (int i = 0; i < NUM; i++) {
 #pragma HLS PIPELINE II = 1
@@ -66,8 +78,11 @@ void reorder(hls::stream<Vec<T, 1> >& in, hls::stream<Vec<T, 1> >& out, const in
 
 // AXI-Stream words of PACK elements of BITS = T::width bits each (element 0 in the low bits) <-> code streams of
 // PACK elements per word: one AXI-Stream word per cycle, NUM / PACK cycles per frame.
-template <int NUM, int PACK, int BITS, int WORD, typename T>
-void unpack_axis(hls::stream<ap_uint<WORD> >& in, hls::stream<Vec<T, PACK> >& out) {
+// C: num, pack, bits, word, elem_t.
+template <typename C>
+void unpack_axis(hls::stream<ap_uint<C::word> >& in, hls::stream<Vec<typename C::elem_t, C::pack> >& out) {
+    typedef typename C::elem_t T;
+    const int NUM = C::num, PACK = C::pack, BITS = C::bits, WORD = C::word;
     for (int i = 0; i < NUM / PACK; i++) {
 #pragma HLS PIPELINE II = 1
         ap_uint<WORD> word = in.read();
@@ -81,8 +96,10 @@ void unpack_axis(hls::stream<ap_uint<WORD> >& in, hls::stream<Vec<T, PACK> >& ou
     }
 }
 
-template <int NUM, int PACK, int BITS, int WORD, typename T>
-void pack_axis(hls::stream<Vec<T, PACK> >& in, hls::stream<ap_uint<WORD> >& out) {
+template <typename C>
+void pack_axis(hls::stream<Vec<typename C::elem_t, C::pack> >& in, hls::stream<ap_uint<C::word> >& out) {
+    typedef typename C::elem_t T;
+    const int NUM = C::num, PACK = C::pack, BITS = C::bits, WORD = C::word;
     for (int i = 0; i < NUM / PACK; i++) {
 #pragma HLS PIPELINE II = 1
         Vec<T, PACK> elements = in.read();

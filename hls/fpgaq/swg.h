@@ -54,9 +54,14 @@ void read_rows(hls::stream<Vec<T, WIN> >& in, T mem[ROWS][SIMD]) {
     }
 }
 
-template <int C, int H, int W, int KH, int KW, int SH, int SW, int DH, int DW, int PT, int PL, int OH, int OW,
-          int G, int WIN, int SIMD, typename T>
-void swg(hls::stream<Vec<T, WIN> >& in, hls::stream<Vec<T, SIMD> >& out, const T pad) {
+// P: the window's configuration (generated): c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, win, simd,
+// elem_t.
+template <typename P>
+void swg(hls::stream<Vec<typename P::elem_t, P::win> >& in, hls::stream<Vec<typename P::elem_t, P::simd> >& out,
+         const typename P::elem_t pad) {
+    typedef typename P::elem_t T;
+    const int C = P::c, H = P::h, W = P::w, KH = P::kh, KW = P::kw, SH = P::sh, SW = P::sw, DH = P::dh, DW = P::dw;
+    const int PT = P::pt, PL = P::pl, OH = P::oh, OW = P::ow, G = P::groups, WIN = P::win, SIMD = P::simd;
     const int CG = C / G;
     const int K = C * KH * KW;
     const int ROWS = (H * W * C + SIMD - 1) / SIMD;

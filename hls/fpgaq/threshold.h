@@ -58,9 +58,13 @@ struct ThresholdActivation {
 };
 
 // Standalone thresholding of a stream of NUM elements, WIN per word; element p uses row p % ROWS.
-template <int NUM, int WIN, int ROWS, int L, typename TI, typename TT, typename TO>
-void threshold(hls::stream<Vec<TI, WIN> >& in, hls::stream<Vec<TO, WIN> >& out, const TT t[ROWS][L],
-               const bool negate[ROWS], int base) {
+// C: num, win, rows, levels, in_t, thr_t, out_t.
+template <typename C>
+void threshold(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
+               const typename C::thr_t t[C::rows][C::levels], const bool negate[C::rows], int base) {
+    typedef typename C::in_t TI;
+    typedef typename C::out_t TO;
+    const int NUM = C::num, WIN = C::win, ROWS = C::rows, L = C::levels;
     unsigned row = 0;
     for (int i = 0; i < NUM / WIN; i++) {
 #pragma HLS PIPELINE II = 1

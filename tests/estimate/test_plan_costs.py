@@ -10,9 +10,9 @@ from fpgaq import frontend
 from fpgaq.boards import load_board
 from fpgaq.estimate import RESOURCES, estimate_plan
 from fpgaq.estimate.models import CONTROL
-from fpgaq.hls.folding import fold_limits, resolve_folding
-from fpgaq.hls.plan import make_plan
 from fpgaq.ir import graph as ir
+from fpgaq.plan.folding import fold_limits, resolve_folding
+from fpgaq.plan.planner import make_plan
 
 MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel", "cnn", "conv1d_bipolar", "token_mlp_pow2", "gap_trunc"]
 
@@ -29,7 +29,7 @@ def _estimate(exported, name, folding=None, board="pynq-z2", clock_ns=10.0):
 def test_totals_are_sums_and_fps_follows_the_slowest_kernel(exported, name):
     graph, fold, plan, est = _estimate(exported, name)
     kernels, totals = est["kernels"], est["totals"]
-    assert len(kernels) == len(plan.calls)
+    assert len(kernels) == len(plan.kernels)
     for r in RESOURCES:
         assert totals[r] == sum(k[r] for k in kernels) + getattr(CONTROL, r)
         assert sum(layer[r] for layer in est["layers"].values()) == totals[r] - getattr(CONTROL, r)

@@ -10,10 +10,10 @@ from fpgaq import frontend
 from fpgaq.boards import load_board
 from fpgaq.estimate import RESOURCES, estimate_plan
 from fpgaq.estimate.search import MAX_UTILIZATION, FoldingSearchError, resource_score, search_folding
-from fpgaq.hls.folding import FoldingError, fold_limits, resolve_folding
-from fpgaq.hls.layout import divisors
-from fpgaq.hls.plan import make_plan
 from fpgaq.ir import graph as ir
+from fpgaq.plan.folding import FoldingError, fold_limits, resolve_folding
+from fpgaq.plan.layout import divisors
+from fpgaq.plan.planner import make_plan
 
 BOARD = load_board("pynq-z2")
 

@@ -245,8 +245,8 @@ def test_float_preprocessing_of_the_input_is_still_refused(tmp_path):
 
 
 def test_csim_equals_golden_with_a_permuted_input(raw_exported, tmp_path):
-    from fpgaq.hls.build import build
-    from fpgaq.hls.csim import CSim
+    from fpgaq.backends.hls.csim import CSim
+    from fpgaq.pipeline import build
 
     path, shape = raw_exported("permute", False)
     build(path, "pynq-z2", tmp_path / "out", force=True)

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from fpgaq import frontend
+from fpgaq.backends.hls import csim as csim_module
+from fpgaq.backends.hls.csim import CSim, CSimError, ap_include_dir
+from fpgaq.backends.hls.emit import CFLAGS, render
 from fpgaq.boards import all_boards
 from fpgaq.errors import FpgaqError
-from fpgaq.hls import csim as csim_module
-from fpgaq.hls.build import build
-from fpgaq.hls.codegen import CFLAGS, render
-from fpgaq.hls.csim import CSim, CSimError, ap_include_dir
-from fpgaq.hls.folding import FoldingError, default_folding, resolve_folding
-from fpgaq.hls.plan import make_plan
+from fpgaq.pipeline import build
+from fpgaq.plan.folding import FoldingError, default_folding, resolve_folding
+from fpgaq.plan.planner import make_plan
 from tests.frontend.test_ties import tie_model
 
 GENERATED = ("top.cpp", "top_axi.cpp", "top.h", "params.h", "bridge.cpp", "testbench.cpp", "run_hls.tcl")
@@ -72,7 +72,7 @@ def test_compiles_with_wall_and_no_warning_in_our_code(built):
         assert proc.returncode == 0, proc.stderr[-2000:]
         ours = [ln for ln in proc.stderr.splitlines() if re.match(r"^(?!/)[^:]+:\d+:\d+: warning", ln)]
         assert not ours, ours
-    warnings = built("cnn", False)[0]["_compile"]["warnings"]
+    warnings = built("cnn", False)[0].compiled["warnings"]
     located = re.findall(r"^([^:\s]+):\d+:\d+: warning", warnings, flags=re.M)
     assert all(path.startswith(str(include)) for path in located), located
 
@@ -266,7 +266,7 @@ def test_standalone_testbench_reproduces_the_golden_model(built, tmp_path):
 
 
 def test_builds_beyond_the_table_limit_are_refused_with_their_size(exported, tmp_path, monkeypatch):
-    import fpgaq.hls.build as build_module
+    import fpgaq.pipeline as build_module
 
     path, _ = exported("mlp_float_bias", False)
     graph = frontend.load(path)
@@ -283,7 +283,7 @@ def test_builds_beyond_the_table_limit_are_refused_with_their_size(exported, tmp
 
 def test_clock_limits_and_warnings(exported, tmp_path):
     from fpgaq.boards import load_board
-    from fpgaq.hls.build import check_clock
+    from fpgaq.pipeline import check_clock
 
     board = load_board("pynq-z2")
     assert check_clock(None, board) == (10.0, [])

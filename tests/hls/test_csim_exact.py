@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fpgaq.hls.csim import CSim
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.ir.execute import execute, run
 from fpgaq.ir.hostio import quantize_input
 from tests.models import BUILDERS

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import LIBRARY, CSim, CSimError
+from fpgaq.backends.hls.csim import LIBRARY, CSim, CSimError
+from fpgaq.pipeline import build
 from tests.frontend.test_ties import tie_model
 
 X = np.linspace(-1, 1, 127, dtype=np.float32).reshape(1, 127)

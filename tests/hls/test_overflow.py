@@ -3,16 +3,20 @@ an overflow with one bit less (outer and, where tiled, inner), on every layer ki
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from fpgaq.hls.build import build_graph
-from fpgaq.hls.csim import CSim, OverflowDetected
-from fpgaq.hls.folding import fold_limits
+from fpgaq.backends.hls.csim import CSim, OverflowDetected
 from fpgaq.ir import graph as ir
 from fpgaq.ir.adversarial import adversarial_codes, layer_graph
 from fpgaq.ir.execute import execute
 from fpgaq.ir.hostio import quantize_input
+from fpgaq.ir.types import IntType
+from fpgaq.pipeline import Target, build_graph, build_plan, fold, plan
+from fpgaq.plan import kernels as k
+from fpgaq.plan.folding import fold_limits
 
 CASES = [  # (model, layer, what it covers)
     ("mlp_float_bias", "dense0", "Gemm, signed int8 input"),
@@ -24,6 +28,37 @@ CASES = [  # (model, layer, what it covers)
     ("conv1d_bipolar", "conv0", "Conv1d, bipolar weights, zero-point input"),
     ("conv1d_bipolar", "conv1", "Conv1d with stride and dilation"),
 ]
+
+
+def narrowed(plan_: k.Plan, layer: str, inner: int = 0, outer: int = 0) -> k.Plan:
+    """The plan with one layer's accumulator `inner`/`outer` bits wider (negative: narrower). A narrowed sum
+    pool gets a width converter back to the stream type its reader declares."""
+    kernels = []
+    streams = list(plan_.streams)
+    for kernel in plan_.kernels:
+        if isinstance(kernel, k.Mvu) and kernel.layer == layer:
+
+            def wider(t, d):
+                return IntType(t.bits + d, t.signed)
+
+            kernel = dataclasses.replace(kernel, inner=wider(kernel.inner, inner), outer=wider(kernel.outer, outer))
+        elif isinstance(kernel, k.SumPool) and kernel.layer == layer and outer:
+            declared = kernel.out
+            narrow = k.Stream(f"{declared.name}n", IntType(declared.elem.bits + outer, declared.elem.signed),
+                              declared.width, declared.words)  # fmt: skip
+            streams.append(narrow)
+            kernels.append(dataclasses.replace(kernel, out=narrow))
+            kernel = k.WidthConverter(f"dwc_{narrow.name}", layer, narrow, declared, declared.width * declared.words)
+        kernels.append(kernel)
+    return dataclasses.replace(plan_, kernels=tuple(kernels), streams=tuple(streams))
+
+
+def build_narrowed(graph, folding, out, layer, inner=0, outer=0) -> None:
+    """Build `graph` (one layer) with that layer's accumulator changed, instrumented for overflow."""
+    target = Target.of("pynq-z2")
+    folded = fold(graph, target, folding)
+    build_plan(graph, folded, narrowed(plan(graph, folded), layer, inner, outer), target, out, layer,
+               check_overflow=True)  # fmt: skip
 
 
 def _tiled_folding(node):
@@ -53,23 +88,13 @@ def test_width_is_safe_and_minimal(exported, lowered, tmp_path, model, layer, wh
     np.testing.assert_array_equal(result, execute(single, adversarial)[node.output])
     assert result.max() == out.hi and result.min() == out.lo, "the adversarial frames reach both range ends"
 
-    build_graph(
-        single, "pynq-z2", tmp_path / "short", layer, folding=folding, check_overflow=True, acc_delta={layer: (0, -1)}
-    )
+    build_narrowed(single, folding, tmp_path / "short", layer, outer=-1)
     with pytest.raises(OverflowDetected, match=rf"^accumulator overflow in layer {layer}") as info:
         CSim(tmp_path / "short").run_codes(adversarial)
     assert info.value.layer == layer
 
     if folding is not None:
-        build_graph(
-            single,
-            "pynq-z2",
-            tmp_path / "inner",
-            layer,
-            folding=folding,
-            check_overflow=True,
-            acc_delta={layer: (-1, 0)},
-        )
+        build_narrowed(single, folding, tmp_path / "inner", layer, inner=-1)
         with pytest.raises(OverflowDetected, match=rf"^accumulator overflow in layer {layer}, channel \d+"):
             CSim(tmp_path / "inner").run_codes(adversarial)
 
@@ -90,7 +115,7 @@ def test_whole_model_never_overflows(exported, lowered, tmp_path, name):
 def test_overflow_message_is_pinned(exported, lowered, tmp_path):
     graph = lowered(exported("mlp_float_bias", False)[0])
     node = graph.nodes[0]
-    build_graph(layer_graph(graph, node), "pynq-z2", tmp_path, "m", check_overflow=True, acc_delta={"dense0": (0, -2)})
+    build_narrowed(layer_graph(graph, node), None, tmp_path, "dense0", outer=-2)
     with pytest.raises(
         OverflowDetected,
         match=r"^accumulator overflow in layer dense0, channel \d+: the exact value "

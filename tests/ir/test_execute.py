@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fpgaq.ir import graph as ir
-from fpgaq.ir.execute import _KERNELS
+from fpgaq.ir.execute import EXECUTORS
 from fpgaq.ir.types import IntType
 
 T = IntType(8, True)
@@ -51,7 +51,7 @@ def test_conv_matches_torch(nd, k, stride, dilation, group, pad, depthwise, seed
         group=groups,
         pad_value=0,
     )
-    ours = _KERNELS[ir.Conv](conv, x)
+    ours = EXECUTORS[ir.Conv](conv, x)
     fn = F.conv1d if nd == 1 else F.conv2d
     ref = fn(
         torch.tensor(x, dtype=torch.float64),
@@ -78,7 +78,7 @@ def test_conv_pads_with_the_zero_point_code():
         group=1,
         pad_value=2,
     )
-    assert _KERNELS[ir.Conv](conv, x)[0, 0, 0, 0] == 4 * 5 + 5 * 2
+    assert EXECUTORS[ir.Conv](conv, x)[0, 0, 0, 0] == 4 * 5 + 5 * 2
 
 
 @pytest.mark.parametrize("sign", [1, -1])
@@ -92,7 +92,7 @@ def test_maxpool_with_decreasing_channels_is_a_minpool(sign):
         dilations=(1, 1),
         sign=np.array([sign, 1, sign]).reshape(3, 1, 1),
     )
-    ours = _KERNELS[ir.MaxPool](pool, x)
+    ours = EXECUTORS[ir.MaxPool](pool, x)
     t = torch.tensor(x, dtype=torch.float64)
     mx = F.max_pool2d(t, 2, 2, padding=1).numpy()
     mn = -F.max_pool2d(-t, 2, 2, padding=1).numpy()
@@ -104,14 +104,14 @@ def test_sumpool_and_threshold():
     x = np.random.default_rng(1).integers(0, 16, size=(2, 2, 4, 4))
     pool = node(ir.SumPool, kernel=(2, 2), strides=(2, 2), pads=(0, 0, 0, 0), pad_value=0)
     ref = F.avg_pool2d(torch.tensor(x, dtype=torch.float64), 2).numpy() * 4
-    np.testing.assert_array_equal(_KERNELS[ir.SumPool](pool, x), ref.astype(np.int64))
+    np.testing.assert_array_equal(EXECUTORS[ir.SumPool](pool, x), ref.astype(np.int64))
     thr = node(
         ir.Threshold,
         thresholds=np.array([[[[1, 5, 9]]], [[[-9, -5, -1]]]]),
         sign=np.array([1, -1]).reshape(2, 1, 1),
         base=-1,
     )
-    out = _KERNELS[ir.Threshold](thr, x)
+    out = EXECUTORS[ir.Threshold](thr, x)
     np.testing.assert_array_equal(out[:, 0], -1 + (x[:, 0] >= 1) + (x[:, 0] >= 5) + (x[:, 0] >= 9))
     np.testing.assert_array_equal(out[:, 1], -1 + (x[:, 1] <= 9) + (x[:, 1] <= 5) + (x[:, 1] <= 1))
 

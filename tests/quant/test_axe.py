@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from fpgaq import frontend
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.bounds import accumulator_range, bits_for_range
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import CSim
 from fpgaq.ir import graph as ir
 from fpgaq.ir.execute import run
+from fpgaq.pipeline import build
 from fpgaq.quant import PTQError, export, ptq
 
 

@@ -10,10 +10,10 @@ from brevitas.graph.calibrate import calibration_mode
 from brevitas.quant import Int32Bias
 
 from fpgaq import frontend
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import CSim
 from fpgaq.ir.execute import run
+from fpgaq.pipeline import build
 from fpgaq.quant import bias_compensation, export
 
 

@@ -8,9 +8,9 @@ import torch
 from brevitas import nn as qnn
 
 from fpgaq import frontend
-from fpgaq.hls.build import build
-from fpgaq.hls.csim import CSim
+from fpgaq.backends.hls.csim import CSim
 from fpgaq.ir.execute import run
+from fpgaq.pipeline import build
 from fpgaq.quant import export
 from fpgaq.quant.maqd import (
     LayerBatchNorm1d,

@@ -56,9 +56,9 @@ def test_quanttuned_model_quantizes_and_builds_exactly(tmp_path):
     import numpy as np
 
     from fpgaq import frontend
-    from fpgaq.hls.build import build
-    from fpgaq.hls.csim import CSim
+    from fpgaq.backends.hls.csim import CSim
     from fpgaq.ir.execute import run
+    from fpgaq.pipeline import build
     from fpgaq.quant import export, ptq
 
     torch.manual_seed(1)

@@ -9,8 +9,9 @@ from html.parser import HTMLParser
 import numpy as np
 
 from fpgaq import frontend
-from fpgaq.hls.build import build_graph, record_accuracy
-from fpgaq.hls.csim import CSim
+from fpgaq.backends.hls.csim import CSim
+from fpgaq.pipeline import build_graph
+from fpgaq.report.files import record_accuracy
 
 
 class _Tags(HTMLParser):

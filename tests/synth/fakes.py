@@ -84,8 +84,8 @@ def vitis_hls() -> None:
     report.mkdir(parents=True, exist_ok=True)
     (report / "csynth.xml").write_text(_csynth(top, part, clock, "dataflow", TOP_NUMBERS))
     (report / f"{top}_csynth.xml").write_text(_csynth(top, part, clock, "dataflow", TOP_NUMBERS))
-    for kernel_id in re.findall(r"fpgaq::mvu<(\d+),", Path("top.cpp").read_text()):
-        module = f"mvu_{kernel_id}_1_1_64_s"  # Vitis names template instances after their arguments
+    for config in re.findall(r"fpgaq::mvu<(\w+)>", Path("top.cpp").read_text()):
+        module = f"mvu_{config}_s"  # Vitis names template instances after their arguments
         (report / f"{module}_csynth.xml").write_text(_csynth(module, part, clock, "no", MODULE_NUMBERS))
     ip = Path(project) / "solution1" / "impl" / "ip"
     ip.mkdir(parents=True, exist_ok=True)

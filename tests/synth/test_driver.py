@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fpgaq.hls.csim import CSim, ap_include_dir
+from fpgaq.backends.hls.csim import CSim, ap_include_dir
 from fpgaq.synth.flow import write_driver
 
 MODELS = ["mlp_float_bias", "cnn", "conv1d_bipolar", "mlp_rounding_modes", "token_mlp_pow2"]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from fpgaq.backends.hls.emit import BITSTREAM_TCL, deploy_scripts
 from fpgaq.boards import all_boards, load_board
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.codegen import BITSTREAM_TCL, deploy_scripts
 from fpgaq.synth import synth
 from fpgaq.synth.csynth import parse_csynth
 from fpgaq.synth.flow import FINN_BOARDS
@@ -145,7 +145,7 @@ def test_tool_failures_are_reported_with_the_log(build_dir, tools, monkeypatch):
 
 
 def test_bitstream_needs_a_processing_system(exported, tools, tmp_path):
-    from fpgaq.hls.build import build
+    from fpgaq.pipeline import build
 
     path, _ = exported("mlp_float_bias", False)
     build(path, "arty-a7-100t", tmp_path / "arty")

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from fpgaq.errors import FpgaqError
-from fpgaq.hls.layout import divisors
 from fpgaq.ir import graph as ir
+from fpgaq.plan.layout import divisors
 
 
 class FoldingError(FpgaqError):

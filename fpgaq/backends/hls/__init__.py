@@ -1,0 +1,36 @@
+"""The HLS C++ backend: the plan as Jinja-rendered glue over the hand-written kernel library (hls/ at the
+repository root, copied into every project), compiled with g++ into a C-simulation library (csim.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
+from fpgaq.backends.hls.emit import deploy_scripts, render
+from fpgaq.boards import Board
+from fpgaq.plan.kernels import Plan
+from fpgaq.resources import data_dir
+
+
+class HlsBackend:
+    name = "hls"
+
+    def emit(self, plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[str, str | bytes]:
+        files: dict[str, str | bytes] = {
+            f"hls/{name}": text for name, text in render(plan, board, clock_ns, model_name).items()
+        }
+        library = data_dir("hls")
+        for path in sorted(library.rglob("*")):
+            if path.is_file() and path.name != "README.md":
+                files[f"hls/lib/{path.relative_to(library).as_posix()}"] = path.read_bytes()
+        axis = {"input": {"word": plan.input.word}, "output": {"word": plan.output.word}}
+        files.update(deploy_scripts(board, clock_ns, axis, model_name))
+        return files
+
+    def compile(self, folder: Path, check_overflow: bool) -> dict:
+        defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()
+        return compile_library(folder / "hls", folder / "csim" / LIBRARY, defines)
+
+    def simulator(self, build_dir: str | os.PathLike) -> CSim:
+        return CSim(build_dir)

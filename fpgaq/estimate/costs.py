@@ -1,0 +1,94 @@
+"""What each kind of kernel of the plan costs: cycles per frame and resources, from its typed fields.
+
+One function per kernel class (COSTS); the formulas and their sources are in models.py. A kernel class without
+an entry is an error at the first estimate (and a test checks every class of fpgaq.plan.kernels has one).
+"""
+
+from __future__ import annotations
+
+from fpgaq.estimate import models
+from fpgaq.estimate.models import Cost
+from fpgaq.plan import kernels as k
+
+
+def _mvu(m: k.Mvu) -> Cost:
+    act = m.activation
+    return models.mvu(
+        vectors=m.vectors,
+        groups=m.groups,
+        k=m.k,
+        oc=m.oc,
+        pe=m.pe,
+        simd=m.simd,
+        input_bits=m.inp.elem.bits,
+        weight_bits=m.weights.elem.bits,
+        acc_bits=m.outer.bits,
+        out_bits=m.out.elem.bits,
+        levels=0 if act is None else act.levels,
+        threshold_bits=0 if act is None else act.thresholds.elem.bits,
+    )
+
+
+def _threshold(t: k.Thresholding) -> Cost:
+    return models.threshold(
+        num=t.num,
+        win=t.inp.width,
+        rows=t.rows,
+        levels=t.levels,
+        threshold_bits=t.thresholds.elem.bits,
+        out_bits=t.out.elem.bits,
+    )
+
+
+def _swg(s: k.SlidingWindow) -> Cost:
+    w = s.window
+    return models.swg(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, win=s.inp.width, simd=s.out.width,
+                      bits=s.inp.elem.bits, groups=s.groups, dw=w.dw)  # fmt: skip
+
+
+def _pool(p: k.MaxPool | k.SumPool) -> Cost:
+    w = p.window
+    return models.pool(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, win=p.inp.width,
+                       in_bits=p.inp.elem.bits, out_bits=p.out.elem.bits, dilated=w.dilated)  # fmt: skip
+
+
+def _dwc(d: k.WidthConverter) -> Cost:
+    return models.dwc(num=d.num, in_w=d.inp.width, out_w=d.out.width, in_bits=d.inp.elem.bits, out_bits=d.out.elem.bits)
+
+
+def _add(a: k.Add) -> Cost:
+    return models.add(num=a.num, win=a.out.width, out_bits=a.out.elem.bits, multipliers=(a.m0, a.m1))
+
+
+def _axis(x: k.UnpackAxis | k.PackAxis) -> Cost:
+    return models.passthrough(words=x.boundary.num // x.boundary.pack, bits=x.boundary.word)
+
+
+COSTS = {
+    k.Mvu: _mvu,
+    k.Thresholding: _threshold,
+    k.SlidingWindow: _swg,
+    k.MaxPool: _pool,
+    k.SumPool: _pool,
+    k.WidthConverter: _dwc,
+    k.Add: _add,
+    k.Fork: lambda f: models.passthrough(words=f.inp.words, bits=f.inp.bits),
+    k.UnpackAxis: _axis,
+    k.PackAxis: _axis,
+    k.Concat: lambda c: models.concat(num=c.outer * (c.n0 + c.n1), out_bits=c.out.elem.bits),
+    k.Reorder: lambda r: models.reorder(num=r.num, bits=r.inp.elem.bits),
+}
+
+
+def kernel_cost(kernel: k.Kernel) -> Cost:
+    """Cycles per frame and resources of one kernel."""
+    try:
+        cost = COSTS[type(kernel)]
+    except KeyError:
+        raise TypeError(f"no cost model for kernel {type(kernel).__name__}") from None
+    return cost(kernel)
+
+
+def stream_cost(stream: k.Stream) -> Cost:
+    """The FIFO of one stream."""
+    return models.fifo(bits=stream.bits)

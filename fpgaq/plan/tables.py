@@ -1,0 +1,20 @@
+"""Constant tables: the narrowest type of their values, and when thresholds compare in parallel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fpgaq.errors import FpgaqError
+from fpgaq.ir.types import IntType
+
+MAX_CONST_BITS = 63
+LINEAR_MAX_LEVELS = 64  # up to 64 threshold levels compare in parallel, above that a binary search
+
+
+def table_type(values: np.ndarray, what: str) -> IntType:
+    """The narrowest integer type of a constant table (holding 0, so an all-positive table stays unsigned)."""
+    lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    t = IntType.for_range(min(lo, 0), max(hi, 0))
+    if t.bits > MAX_CONST_BITS:
+        raise FpgaqError(f"{what} needs {t.bits}-bit constants; at most {MAX_CONST_BITS} are supported")
+    return t
