@@ -128,6 +128,8 @@ class Target:
 
     @staticmethod
     def of(board: str, clock_ns: float | None = None, backend: str = "hls") -> Target:
+        """A board by name, a clock period (default: the board's) and a backend, each checked."""
+        get_backend(backend)
         board_info = load_board(board)
         clock, warnings = check_clock(clock_ns, board_info)
         return Target(board_info, clock, backend, tuple(warnings))

@@ -1,7 +1,7 @@
 """Cycle and resource estimates of a design before synthesis, and the folding search that uses them.
 
-models.py holds the per-kernel formulas with their sources; plan_costs.py applies them to a stream plan;
-search.py chooses PE/SIMD per layer for a target frame rate on a board.
+models.py holds the per-kernel formulas with their sources; costs.py applies them to the kernels of a plan and
+plan_costs.py sums them; search.py chooses PE/SIMD per layer for a target frame rate on a board.
 """
 
 from fpgaq.estimate.models import Cost
