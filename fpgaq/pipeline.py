@@ -33,7 +33,7 @@ from fpgaq.backends import get_backend
 from fpgaq.boards import Board, load_board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import estimate_plan
-from fpgaq.estimate.search import search_folding
+from fpgaq.estimate.search import check_fits, search_folding
 from fpgaq.frontend.reader import load_external_data
 from fpgaq.ir import graph as ir
 from fpgaq.ir.serialize import input_to_json, output_to_json
@@ -41,6 +41,7 @@ from fpgaq.outdir import write_atomic
 from fpgaq.plan import make_plan
 from fpgaq.plan.folding import resolve_folding
 from fpgaq.plan.kernels import Plan
+from fpgaq.plan.lint import check_plan
 from fpgaq.report.files import write_report
 from fpgaq.report.layers import layer_rows, totals
 from fpgaq.report.model import Report
@@ -299,7 +300,13 @@ def build_plan(
     if problem:
         message = f"{problem}; fpgaq synth will refuse this folder (C-simulation is not affected)"
         target = Target(target.board, target.clock_ns, target.backend, target.warnings + (message,))
+    lint_warnings = check_plan(plan_)  # a kernel that would miss its II: refused, or warned about and counted
+    if lint_warnings:
+        target = Target(target.board, target.clock_ns, target.backend, target.warnings + tuple(lint_warnings))
     cost = estimate(plan_, target)
+    fit = check_fits(graph, cost, target.board, target.clock_ns)  # exit 2 when not even the slowest folding fits
+    if fit:
+        target = Target(target.board, target.clock_ns, target.backend, target.warnings + (fit,))
     result = report(graph, folding, plan_, target, model_name, cost, check_overflow)
     files = emit(plan_, target, model_name)
     backend = get_backend(target.backend)

@@ -13,7 +13,8 @@ from fpgaq.plan import kernels as k
 
 def _mvu(m: k.Mvu) -> Cost:
     act = m.activation
-    return models.mvu(
+    thresholds = isinstance(act, k.FusedThreshold)
+    cost = models.mvu(
         vectors=m.vectors,
         groups=m.groups,
         k=m.k,
@@ -24,9 +25,22 @@ def _mvu(m: k.Mvu) -> Cost:
         weight_bits=m.weights.elem.bits,
         acc_bits=m.outer.bits,
         out_bits=m.out.elem.bits,
-        levels=0 if act is None else act.levels,
-        threshold_bits=0 if act is None else act.thresholds.elem.bits,
+        levels=act.levels if thresholds else 0,
+        threshold_bits=act.thresholds.elem.bits if thresholds else 0,
     )
+    if isinstance(act, k.FusedRequant):
+        cost = cost + _requant_cost(act.mult, act.offset, act.product, m.pe, m.outer.bits)
+    return cost
+
+
+def _requant_cost(mult: k.Table, offset: k.Table, product, lanes: int, in_bits: int) -> Cost:
+    return models.requant(rows_per_lane=mult.shape[1], lanes=lanes, in_bits=in_bits, mult_bits=mult.elem.bits,
+                          offset_bits=offset.elem.bits, product_bits=product.bits)  # fmt: skip
+
+
+def _requantize(r: k.Requantize) -> Cost:
+    cost = _requant_cost(r.mult, r.offset, r.product, r.inp.width, r.inp.elem.bits)
+    return cost + Cost(cycles=r.num // r.inp.width, lut=40, ff=r.inp.width * r.out.elem.bits + 40)
 
 
 def _threshold(t: k.Thresholding) -> Cost:
@@ -42,14 +56,17 @@ def _threshold(t: k.Thresholding) -> Cost:
 
 def _swg(s: k.SlidingWindow) -> Cost:
     w = s.window
-    return models.swg(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, win=s.inp.width, simd=s.out.width,
-                      bits=s.inp.elem.bits, groups=s.groups, dw=w.dw)  # fmt: skip
+    return models.swg(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, sh=w.sh, dh=w.dh, pt=w.pt, oh=w.oh, ow=w.ow,
+                      simd=s.out.width, bits=s.inp.elem.bits, rows=s.rows)  # fmt: skip
 
 
 def _pool(p: k.MaxPool | k.SumPool) -> Cost:
     w = p.window
-    return models.pool(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, win=p.inp.width,
-                       in_bits=p.inp.elem.bits, out_bits=p.out.elem.bits, dilated=w.dilated)  # fmt: skip
+    if w.is_global:
+        return models.global_pool(c=w.c, pixels=w.h * w.w, lanes=p.inp.width, bits=max(p.inp.elem.bits + 1,
+                                  p.out.elem.bits))  # fmt: skip
+    return models.pool(c=w.c, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, lanes=p.inp.width, in_bits=p.inp.elem.bits,
+                       out_bits=p.out.elem.bits)  # fmt: skip
 
 
 def _dwc(d: k.WidthConverter) -> Cost:
@@ -67,6 +84,7 @@ def _axis(x: k.UnpackAxis | k.PackAxis) -> Cost:
 COSTS = {
     k.Mvu: _mvu,
     k.Thresholding: _threshold,
+    k.Requantize: _requantize,
     k.SlidingWindow: _swg,
     k.MaxPool: _pool,
     k.SumPool: _pool,

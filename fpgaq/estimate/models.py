@@ -10,10 +10,11 @@ Sources (each formula says which it follows):
 [FINN]    FINN's other estimators in the same release: the width converter's shift register (StreamingDataWidth-
           Converter.lut_estimation) and the RTL sliding-window generator's base of 300 LUTs
           (ConvolutionInputGenerator_rtl.lut_estimation); cycles = (MH/PE)*(MW/SIMD)*vectors (MVAU.get_exp_cycles).
+[UG479]   7 Series DSP48E1 Slice: one multiplier of 25 x 18 signed bits.
 [UG473]   7 Series FPGAs Memory Resources: a block RAM has two ports, so a memory that is not partitioned
           serves at most two accesses per cycle; a RAMB18 holds 16K x 1 ... 512 x 36 bits.
 [ours]    Our own rough models where neither FINN nor the papers give one: flip-flops (FINN estimates none),
-          DSP binding, stream FIFOs, the frame-buffered sliding window and pooling, constant multipliers.
+          DSP binding, stream FIFOs, the line-buffer schedule and the pooling reducers, constant multipliers.
           They are stated here so that `fpgaq synth` (synthesis reports) can calibrate them.
 
 Cycle counts are per frame at II = 1 (the loops in hls/ are flattened and pipelined), with the memory-port
@@ -22,6 +23,7 @@ limit of [UG473] applied where a kernel reads several elements of one unpartitio
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -85,6 +87,11 @@ def port_cycles(accesses: int) -> int:
 def uses_dsp(weight_bits: int, input_bits: int) -> bool:
     """[ours] HLS binds narrow products (4 bits or fewer on one side) to LUTs, wider ones to DSP48s."""
     return min(weight_bits, input_bits) >= DSP_MIN_OPERAND_BITS
+
+
+def dsp48_tiles(a_bits: int, b_bits: int) -> int:
+    """DSP48E1s of one a x b multiplier: 25 x 18 signed tiles [UG479]."""
+    return math.ceil(max(a_bits, b_bits) / 25) * math.ceil(min(a_bits, b_bits) / 18)
 
 
 def comparators(levels: int, bits: int) -> int:
@@ -171,48 +178,91 @@ def threshold(*, num: int, win: int, rows: int, levels: int, threshold_bits: int
     )
 
 
-def swg_contiguous(*, c: int, kw: int, simd: int, groups: int, dw: int) -> bool:
-    """Whether every window word of the sliding window is SIMD consecutive frame addresses (hls/fpgaq/swg.h)."""
-    cg = c // groups
-    return cg % simd == 0 or (groups == 1 and dw == 1 and simd % c == 0 and kw % (simd // c) == 0)
-
-
-def swg(*, c, h, w, kh, kw, oh, ow, win, simd, bits, groups=1, dw=1) -> Cost:
-    """Sliding-window generator (hls/fpgaq/swg.h): fill the frame as rows of SIMD elements (one input word per
-    cycle, or WIN/SIMD cycles when wider; a WIN that neither divides nor is divided by SIMD is first converted to
-    gcd(WIN, SIMD) by the planner), then OH*OW windows of C*KH*KW elements, SIMD per word: one word per cycle
-    when the word's elements are consecutive addresses (two rows through the memory's two ports), else one row
-    per element, two per cycle [UG473]. 300 LUTs base [FINN ConvolutionInputGenerator_rtl], the row memory, the
-    row assembly and lane selection [ours]."""
-    frame = c * h * w
-    if win % simd and simd % win:
-        win = math.gcd(win, simd)
-    fill = (frame // win) * max(1, win // simd)
-    per_word = 1 if swg_contiguous(c=c, kw=kw, simd=simd, groups=groups, dw=dw) else port_cycles(simd)
-    cycles = fill + oh * ow * (c * kh * kw // simd) * per_word
-    rows = memory(math.ceil(frame / simd), simd * bits)
+def requant(*, rows_per_lane: int, lanes: int, in_bits: int, mult_bits: int, offset_bits: int,
+            product_bits: int) -> Cost:  # fmt: skip
+    """The exact requantizer of `lanes` parallel units (hls/fpgaq/threshold.h requantized), rows_per_lane rows
+    each: per lane a mult_bits x in_bits multiplier (DSP48E1s tiled 25 x 18 [UG479] when both operands have 5
+    bits or more, else LUTs as [FINN-R]'s LUT multiplier), an adder, a clip comparator pair, and the per-row
+    multiplier and offset in a memory [FINN-R: LUTRAM to 128 words]; the shift is wiring [ours]."""
+    dsp_bound = uses_dsp(mult_bits, in_bits)
+    mult_luts = 0 if dsp_bound else (2 * math.ceil((mult_bits + in_bits) / 6) - 1) * (mult_bits + in_bits)
+    table = memory(rows_per_lane, mult_bits + offset_bits + 1)
     return Cost(
-        cycles=cycles,
-        lut=300 + rows.lut + simd * (3 * bits + 24),
-        ff=150 + 3 * simd * bits,
-        bram18=rows.bram18,
+        lut=lanes * (mult_luts + 2 * product_bits + table.lut),
+        ff=lanes * 2 * product_bits,
+        bram18=lanes * table.bram18,
+        dsp=lanes * dsp48_tiles(mult_bits, in_bits) if dsp_bound else 0,
     )
 
 
-def pool(*, c, h, w, kh, kw, oh, ow, win, in_bits, out_bits, dilated=False) -> Cost:
-    """Max or sum pooling (hls/fpgaq/pool.h), L = win channels per word: fill the frame into KH*KW banks of
-    L-channel words (one word per cycle), then OH*OW*C/L output words, each reading every bank once (two reads
-    per bank and cycle with dilation [UG473]); a comparator or adder per window element and lane [ours]."""
-    frame = c * h * w
-    per_word = port_cycles(kh * kw) if dilated else 1
-    cycles = frame // win + oh * ow * (c // win) * per_word
-    rows = math.ceil(h / kh) * math.ceil(w / kw) * (c // win)
-    bank = memory(rows, win * in_bits)
+@functools.lru_cache(maxsize=65536)
+def swg_schedule(*, h: int, oh: int, sh: int, pt: int, span: int, rows: int, row_words: int, out_row_words: int):
+    """(cycles per frame, cycle of the first window word) of the line-buffer window generator (hls/fpgaq/swg.h),
+    replaying its loop one phase at a time: every cycle it reads an input word if the row it fills is free
+    (rows_in < first + rows) and writes a window word if output row oh's last row is in (rows_in >= need);
+    both conditions change only when a row completes, so O(H + OH) phases give the exact count [ours]."""
+    cycles, first_word = 0, None
+    rows_in = filled = done = written = 0
+    while rows_in < h or done < oh:
+        top = done * sh - pt
+        limit = max(top, 0) + rows if done < oh else h
+        reading = rows_in < h and rows_in < limit
+        writing = done < oh and rows_in >= min(top + span, h)
+        if not (reading or writing):
+            raise AssertionError("the window generator's schedule stalls")  # the rows invariant forbids it
+        step = min(row_words - filled if reading else row_words, out_row_words - written if writing else out_row_words)
+        if writing and first_word is None:
+            first_word = cycles
+        cycles += step
+        if reading:
+            filled += step
+            if filled == row_words:
+                filled, rows_in = 0, rows_in + 1
+        if writing:
+            written += step
+            if written == out_row_words:
+                written, done = 0, done + 1
+    return cycles, first_word or 0
+
+
+def swg(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, bits, rows) -> Cost:
+    """Line-buffer window generator (hls/fpgaq/swg.h): `rows` image rows of W pixels in words of SIMD channels
+    (one word written and one read per cycle: a simple dual-port memory), one window word of SIMD channels per
+    cycle; cycles from swg_schedule (filling overlaps emitting). The memory grows with the image width, not its
+    area. 300 LUTs base [FINN ConvolutionInputGenerator_rtl]; the padding multiplexer per lane, position counters
+    and flip-flops [ours]."""
+    words_per_pixel = c // simd
+    cycles, _ = swg_schedule(h=h, oh=oh, sh=sh, pt=pt, span=(kh - 1) * dh + 1, rows=rows,
+                             row_words=w * words_per_pixel, out_row_words=ow * kh * kw * words_per_pixel)  # fmt: skip
+    buffer = memory(rows * w * words_per_pixel, simd * bits)
     return Cost(
         cycles=cycles,
-        lut=150 + kh * kw * (bank.lut + win * (out_bits + 1)),
-        ff=100 + 2 * win * out_bits,
-        bram18=kh * kw * bank.bram18,
+        lut=300 + buffer.lut + simd * bits + 120,
+        ff=150 + 2 * simd * bits,
+        bram18=buffer.bram18,
+    )
+
+
+def pool(*, c, kh, kw, oh, ow, lanes, in_bits, out_bits) -> Cost:
+    """Max or sum reduction of a window generator's stream (hls/fpgaq/pool.h): one window word of L = lanes
+    channels per cycle, OH*OW*(C/L)*KH*KW cycles; per lane a comparator (or adder) and a multiplexer into the
+    running value held in registers [ours]."""
+    return Cost(
+        cycles=oh * ow * (c // lanes) * kh * kw,
+        lut=60 + lanes * 2 * (max(in_bits, out_bits) + 1),
+        ff=60 + lanes * (max(in_bits, out_bits) + 1 + out_bits),
+    )
+
+
+def global_pool(*, c, pixels, lanes, bits) -> Cost:
+    """Global max or sum pooling (hls/fpgaq/pool.h global_*): the frame in words of L = lanes channels, one per
+    cycle (pixels * C / L cycles); C running values of `bits` in registers, each lane choosing its group's value
+    through a C/L-input multiplexer (LUT6: four inputs a LUT per bit) and a comparator or adder [ours]."""
+    groups = c // lanes
+    return Cost(
+        cycles=pixels * groups,
+        lut=60 + lanes * bits * (2 + math.ceil(groups / 4)),
+        ff=60 + c * bits + lanes * bits,
     )
 
 

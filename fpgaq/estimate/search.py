@@ -220,6 +220,35 @@ def _describe(estimate: dict, limit: dict, board: Board, resources: list[str]) -
     return ", ".join(parts)
 
 
+def largest_needs(estimate: dict, board: Board, resources: list[str]) -> str:
+    """Each resource's total against the board and the kernel that needs the most of it."""
+    parts = []
+    for r in resources:
+        top = max(estimate["kernels"], key=lambda row: row[r])
+        parts.append(f"{_describe(estimate, {}, board, [r])}, the most for {top['kernel']} of {top['layer']!r} "
+                     f"({top[r]:,})")  # fmt: skip
+    return "; ".join(parts)
+
+
+def check_fits(graph: ir.Graph, estimate: dict, board: Board, clock_ns: float) -> str | None:
+    """None when the estimate fits the board; a warning when it does not but the slowest folding (PE = SIMD = 1
+    everywhere) would; FoldingSearchError when not even that fits, naming each resource, its need against the
+    board's capacity and the kernel that needs the most."""
+    over = [r for r in RESOURCES if estimate["totals"][r] > getattr(board, r)]
+    if not over:
+        return None
+    slowest = {n.name: (1, 1) for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)}
+    floor = estimate_plan(make_plan(graph, slowest), board, clock_ns)
+    never = [r for r in RESOURCES if floor["totals"][r] > getattr(board, r)]
+    if never:
+        raise FoldingSearchError(
+            f"the design does not fit {board.name} even at the slowest folding (PE = SIMD = 1): "
+            f"{largest_needs(floor, board, never)}"
+        )
+    return (f"the design does not fit {board.name} at this folding: {largest_needs(estimate, board, over)}; "
+            "a slower folding fits (--target-fps max finds the fastest that does)")  # fmt: skip
+
+
 def search_folding(
     graph: ir.Graph,
     board: Board,
@@ -240,7 +269,7 @@ def search_folding(
         fold, _, est = _evaluate(layers, layers.cheapest(10**18)[0] or {}, overrides, clock_ns)
         raise FoldingSearchError(
             f"the design does not fit {board.name} even fully folded: "
-            f"{_describe(est, layers.limit, board, _overused(est, layers.limit))} "
+            f"{largest_needs(est, board, _overused(est, layers.limit))} "
             f"(the search keeps each resource within {max_utilization:.0%} of the board)"
         )
     best_fps = best.estimate["totals"]["fps"]

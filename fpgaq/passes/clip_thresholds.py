@@ -11,8 +11,9 @@ from fpgaq.ir import graph as ir
 from fpgaq.ir.ranges import channel_ranges
 
 
-def _range_arrays(graph: ir.Graph, node: ir.Threshold):
-    """(lo, hi) arrays broadcastable to the threshold's input tensor."""
+def input_ranges(graph: ir.Graph, node: ir.Threshold):
+    """(lo, hi) arrays broadcastable to the threshold's input tensor: per channel after a dot product (the
+    planner's requantizers are proven on the same ranges)."""
     src = graph.tensors[node.inputs[0]]
     producer = graph.producer(node.inputs[0])
     if isinstance(producer, ir.DOT_PRODUCT_OPS):
@@ -29,7 +30,7 @@ class ClipThresholds:
         nodes = []
         for node in graph.nodes:
             if isinstance(node, ir.Threshold):
-                lo, hi = _range_arrays(graph, node)
+                lo, hi = input_ranges(graph, node)
                 shape = np.broadcast_shapes(node.sign.shape, lo.shape)
                 sign = np.broadcast_to(node.sign, shape)
                 lo, hi = np.broadcast_to(lo, shape), np.broadcast_to(hi, shape)

@@ -88,6 +88,11 @@ class Window:
     def dilated(self) -> bool:
         return self.dh > 1 or self.dw > 1
 
+    @property
+    def is_global(self) -> bool:
+        """The window is the whole frame (one output pixel, no padding): a running reduction, no buffer."""
+        return (self.kh, self.kw, self.oh, self.ow, self.pt, self.pl) == (self.h, self.w, 1, 1, 0, 0)
+
 
 @dataclass(frozen=True)
 class Boundary:
@@ -186,6 +191,26 @@ class FusedThreshold:
 
 
 @dataclass(frozen=True, eq=False)
+class FusedRequant:
+    """An exact integer requantizer applied by a matrix-vector unit in place of a wide threshold (more than 64
+    levels): count = clip((mult * y + offset) >> shift, 0, levels) with y = -acc where negate, out = base + count,
+    proven equal to the thresholds on every accumulator value (fpgaq.plan.requant). Tables [PE][neuron fold];
+    `product` holds mult * y + offset."""
+
+    layer: str
+    mult: Table
+    offset: Table
+    negate: Table
+    shift: int
+    base: int
+    levels: int
+    product: IntType
+
+    def tables(self) -> tuple[Table, ...]:
+        return self.mult, self.offset, self.negate
+
+
+@dataclass(frozen=True, eq=False)
 class Mvu(Kernel):
     """Matrix-vector unit: `vectors` vectors per frame through `groups` groups of an oc x k weight matrix,
     PE output channels and SIMD inputs per cycle; inner (one SIMD tile) and outer accumulator types."""
@@ -203,7 +228,7 @@ class Mvu(Kernel):
     bias: Table
     inner: IntType
     outer: IntType
-    activation: FusedThreshold | None
+    activation: FusedThreshold | FusedRequant | None
     kind = "mvu"
 
     @property
@@ -211,8 +236,10 @@ class Mvu(Kernel):
         return self.groups * (self.oc // self.pe) * (self.k // self.simd)
 
     def tables(self) -> tuple[Table, ...]:
-        act = () if self.activation is None else (self.activation.thresholds, self.activation.negate)
-        return act + (self.weights, self.bias)
+        act = self.activation
+        if isinstance(act, FusedRequant):
+            return act.tables() + (self.weights, self.bias)
+        return (() if act is None else (act.thresholds, act.negate)) + (self.weights, self.bias)
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,20 +258,43 @@ class Thresholding(Kernel):
 
 
 @dataclass(frozen=True, eq=False)
+class Requantize(Kernel):
+    """Standalone exact requantizer of `num` elements (in place of a threshold of more than 64 levels): element p
+    uses row p % rows, tables [lane][rows / lanes], as Thresholding."""
+
+    inp: Stream
+    out: Stream
+    num: int
+    rows: int
+    mult: Table
+    offset: Table
+    negate: Table
+    shift: int
+    base: int
+    levels: int
+    product: IntType
+    kind = "requantize"
+
+
+@dataclass(frozen=True, eq=False)
 class SlidingWindow(Kernel):
-    """Input generator of a convolution: windows of the frame in (kh, kw, channel) order, SIMD per word."""
+    """Window generator of a convolution or pooling: for every output pixel the window in (group, kh, kw,
+    channel) order, out.width channels of one pixel per word, from a line buffer of `rows` image rows."""
 
     inp: Stream
     out: Stream
     window: Window
     groups: int
     pad: int
+    rows: int
     kind = "swg"
 
 
 @dataclass(frozen=True, eq=False)
 class MaxPool(Kernel):
-    """Max over each window of sign * x, sign per channel."""
+    """Max over each window of sign * x, sign per channel [lane][group], from a window generator's stream of
+    KH * KW words per group of inp.width channels (positions outside the image are skipped); a global pool
+    (window.is_global) reads the frame itself and keeps one running value per channel."""
 
     inp: Stream
     out: Stream
@@ -255,13 +305,13 @@ class MaxPool(Kernel):
 
 @dataclass(frozen=True, eq=False)
 class SumPool(Kernel):
-    """Sum over each window (average pooling before its division), padding with the code `pad`."""
+    """Sum over each window (average pooling before its division) from a window generator's stream, which
+    supplies the padding code; a global pool reads the frame itself."""
 
     ident: int
     inp: Stream
     out: Stream
     window: Window
-    pad: int
     kind = "sumpool"
 
 
@@ -292,8 +342,8 @@ class Concat(Kernel):
     kind = "concat2"
 
 
-KERNELS = (UnpackAxis, PackAxis, Fork, WidthConverter, Reorder, Mvu, Thresholding, SlidingWindow, MaxPool, SumPool,
-           Add, Concat)  # fmt: skip
+KERNELS = (UnpackAxis, PackAxis, Fork, WidthConverter, Reorder, Mvu, Thresholding, Requantize, SlidingWindow, MaxPool,
+           SumPool, Add, Concat)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

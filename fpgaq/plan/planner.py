@@ -8,6 +8,7 @@ weights are laid out for PE/SIMD folding. One rule per IR op (RULES); the result
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,18 +16,21 @@ import numpy as np
 from fpgaq.bounds import tiled_ranges
 from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
-from fpgaq.plan import layout, widths
+from fpgaq.passes.clip_thresholds import input_ranges
+from fpgaq.plan import layout, requant, widths
 from fpgaq.plan.kernels import (
     Add,
     Boundary,
     Concat,
     Fork,
+    FusedRequant,
     FusedThreshold,
     MaxPool,
     Mvu,
     PackAxis,
     Plan,
     Reorder,
+    Requantize,
     SlidingWindow,
     Stream,
     SumPool,
@@ -169,17 +173,25 @@ class Planner:
 
     # ---- matrix-vector units -----------------------------------------------------------------------
 
-    def _activation(self, node) -> tuple[FusedThreshold | None, str]:
-        """The threshold fused into a dot product (or None) and the tensor the unit produces."""
+    def _activation(self, node) -> tuple[FusedThreshold | FusedRequant | None, str]:
+        """The activation fused into a dot product (or None) and the tensor the unit produces: the threshold, or
+        above 64 levels the exact requantizer proven equal to it. Tables are laid out [PE][neuron fold][...], as
+        the bias: lane p reads only its own memory."""
         if node.name not in self.fused_thresholds:
             return None, node.output
         th, rows = self.fused_thresholds[node.name]
+        pe = self.folding[node.name][0]
         levels = th.thresholds.shape[-1]
         thr = th.thresholds.reshape(-1, levels)[rows]
-        pe = self.folding[node.name][0]
-        packed = (2,) if levels <= LINEAR_MAX_LEVELS else ()  # all levels of a row compared at once
-        thresholds = Table(f"thr_{th.name}", thr, table_type(thr, th.name), packed=packed, banks=(1, pe))
-        negate = Table(f"neg_{th.name}", th.sign.reshape(-1)[rows] < 0, FLAG, TableKind.FLAG, banks=(1, pe))
+        flags = th.sign.reshape(-1)[rows] < 0
+        negate = Table(f"neg_{th.name}", by_lane(flags, pe), FLAG, TableKind.FLAG, banks=(1, pe))
+        rq = requantizer(self.graph, th, rows)
+        if rq is not None:
+            return FusedRequant(th.name, _lane_table(f"mul_{th.name}", rq.mult, pe, th.name),
+                                _lane_table(f"off_{th.name}", rq.offset, pe, th.name), negate, rq.shift, int(th.base),
+                                levels, rq.product), th.output  # fmt: skip
+        thresholds = Table(f"thr_{th.name}", by_lane(thr, pe), table_type(thr, th.name), packed=_levels_packed(levels),
+                           banks=(1, pe))  # fmt: skip
         return FusedThreshold(th.name, thresholds, negate, int(th.base), len(rows), levels), th.output
 
     def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order) -> None:
@@ -193,7 +205,7 @@ class Planner:
         out_elem = self.graph.tensors[out_tensor].dtype
         weights = Table(f"w_{node.name}", w, table_type(w, node.name), packed=(2,))
         bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
-        biases = Table(f"b_{node.name}", bias, table_type(bias, node.name), banks=(1, pe))
+        biases = Table(f"b_{node.name}", by_lane(bias, pe), table_type(bias, node.name), banks=(1, pe))
         s = self.stream(out_elem, pe, nv * oc)
         ident = self.layer_id(node.name)
         mvu = Mvu(f"{node.name}_mvu", node.name, ident, port_in.stream, s, nv, groups, kg, ocg, simd, pe, weights,
@@ -221,6 +233,25 @@ def boundary(tensor: ir.Tensor, order: np.ndarray, prefer: int | None = None) ->
     return Boundary(num, pack, tensor.dtype, word, tuple(int(v) for v in order))
 
 
+def by_lane(values: np.ndarray, lanes: int) -> np.ndarray:
+    """A per-channel table [channels, ...] laid out [lane][channels / lanes][...]: channel f * lanes + p at
+    [p][f], so that the lane that computes a channel is the only reader of its memory (finn-hlslib's layout)."""
+    values = np.asarray(values)
+    rest = values.shape[1:]
+    return np.ascontiguousarray(np.swapaxes(values.reshape(-1, lanes, *rest), 0, 1))
+
+
+def _levels_packed(levels: int) -> tuple[int, ...]:
+    """Up to LINEAR_MAX_LEVELS every level of a row is compared at once: one memory word (the last dimension)."""
+    return (3,) if levels <= LINEAR_MAX_LEVELS else ()
+
+
+def window_rows(window: Window) -> int:
+    """Rows of the sliding window's line buffer: the rows one window spans, plus a stride of rows filled while
+    the current windows leave (swg.h)."""
+    return (window.kh - 1) * window.dh + 1 + window.sh
+
+
 # ---- one rule per IR op ----------------------------------------------------------------------------------
 
 
@@ -238,12 +269,23 @@ def plan_dense(p: Planner, node: ir.Dense) -> None:
 
 
 def _sliding_window(p: Planner, node: ir.Conv, port: Port, simd: int) -> Stream:
-    """The sliding window of a convolution (and the width converter into it); returns its window stream."""
+    """The sliding window of a convolution and the width converters around it; returns the stream of windows
+    at `simd` elements per word. The window generator moves words of gcd(SIMD, channels per group) channels of
+    one pixel (one line-buffer word per cycle); a wider SIMD is assembled by a converter after it."""
     shape, out_shape = p.graph.tensors[node.inputs[0]].shape, p.graph.tensors[node.output].shape
-    port = p.convert(port, widths.swg_input_width(port.width, simd), p.numel(node.inputs[0]), node.inputs[0])
     window = Window.of(shape, out_shape, node.weight.shape[2:], node.strides, node.dilations, node.pads)
-    win = p.stream(port.elem, simd, int(np.prod(out_shape[1:])) * node.weight[0].size * node.group)
-    p.add(SlidingWindow(f"{node.name}_swg", node.name, port.stream, win, window, node.group, int(node.pad_value)))
+    lanes = math.gcd(simd, window.c // node.group)
+    win = _window_stream(p, node.name, node.inputs[0], port, window, node.group, lanes, int(node.pad_value))
+    return p.convert(Port(win, None), simd, win.words * win.width, node.output).stream
+
+
+def _window_stream(p: Planner, layer: str, tensor: str, port: Port, window: Window, groups: int, lanes: int,
+                   pad: int) -> Stream:  # fmt: skip
+    """A line-buffer window generator over `tensor` (converted to words of `lanes` channels)."""
+    port = p.convert(port, lanes, p.numel(tensor), tensor)
+    words = window.oh * window.ow * window.c * window.kh * window.kw // lanes
+    win = p.stream(port.elem, lanes, words * lanes)
+    p.add(SlidingWindow(f"{layer}_swg", layer, port.stream, win, window, groups, pad, window_rows(window)))
     return win
 
 
@@ -262,41 +304,101 @@ def plan_threshold(p: Planner, node: ir.Threshold) -> None:
     shape = p.graph.tensors[node.inputs[0]].shape
     index = layout.param_index(node.sign.shape, shape, port.order)
     rows = index[: layout.period(index)]
+    rows = np.tile(rows, math.lcm(len(rows), port.width) // len(rows))  # a whole number of rows per lane
     levels = node.thresholds.shape[-1]
-    thr = node.thresholds.reshape(-1, levels)[rows]
-    packed = (2,) if levels <= LINEAR_MAX_LEVELS else ()
-    lanes = port.width if len(rows) % port.width == 0 else 1
-    thresholds = Table(f"thr_{node.name}", thr, table_type(thr, node.name), packed=packed, banks=(1, lanes))
-    negate = Table(f"neg_{node.name}", node.sign.reshape(-1)[rows] < 0, FLAG, TableKind.FLAG, banks=(1, lanes))
+    lanes = port.width
     s = p.stream(p.graph.tensors[node.output].dtype, port.width, p.numel(node.output))
-    p.add(Thresholding(node.name, node.name, port.stream, s, p.numel(node.output), len(rows), levels, thresholds,
-                       negate, int(node.base)))  # fmt: skip
+    flags = by_lane(node.sign.reshape(-1)[rows] < 0, lanes)
+    negate = Table(f"neg_{node.name}", flags, FLAG, TableKind.FLAG, banks=(1, lanes))
+    rq = requantizer(p.graph, node, rows)
+    if rq is not None:
+        p.add(Requantize(node.name, node.name, port.stream, s, p.numel(node.output), len(rows),
+                         _lane_table(f"mul_{node.name}", rq.mult, lanes, node.name),
+                         _lane_table(f"off_{node.name}", rq.offset, lanes, node.name), negate, rq.shift,
+                         int(node.base), levels, rq.product))  # fmt: skip
+    else:
+        thr = node.thresholds.reshape(-1, levels)[rows]
+        thresholds = Table(f"thr_{node.name}", by_lane(thr, lanes), table_type(thr, node.name),
+                           packed=_levels_packed(levels), banks=(1, lanes))  # fmt: skip
+        p.add(Thresholding(node.name, node.name, port.stream, s, p.numel(node.output), len(rows), levels, thresholds,
+                           negate, int(node.base)))  # fmt: skip
     p.publish(node.output, Port(s, port.order))
 
 
-def _pool_port(p: Planner, node) -> tuple[Port, Window]:
+@dataclass(frozen=True)
+class Requantizer:
+    """An exact requantizer for the rows of a threshold: per-row multiplier and offset, one shift, and the type
+    of mult * y + offset over the input range."""
+
+    mult: np.ndarray
+    offset: np.ndarray
+    shift: int
+    product: IntType
+
+
+_REQUANTIZERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def requantizer(graph: ir.Graph, node: ir.Threshold, rows: np.ndarray) -> Requantizer | None:
+    """The exact requantizer that replaces a threshold of more than 64 levels on the given rows, or None where
+    thresholds stay (64 levels or fewer: parallel comparators need no multiplier; or no affine form, e.g.
+    half-to-even ties on integer inputs). Derived once per threshold node and rows (fpgaq.plan.requant proves
+    every row) and cached, since the folding search plans a layer many times."""
+    levels = node.thresholds.shape[-1]
+    if levels <= LINEAR_MAX_LEVELS:
+        return None
+    cache = _REQUANTIZERS.setdefault(node, {})
+    key = rows.tobytes()
+    if key not in cache:
+        lead = node.thresholds.shape[:-1]
+        thr = node.thresholds.reshape(-1, levels)[rows]
+        sign = np.broadcast_to(node.sign, lead).reshape(-1)[rows]
+        lo, hi = (np.broadcast_to(r, lead).reshape(-1)[rows] for r in input_ranges(graph, node))
+        found = requant.derive_table(thr, sign, lo, hi)
+        if found is None:
+            cache[key] = None
+        else:
+            ys = [(int(a), int(b)) if v >= 0 else (-int(b), -int(a)) for v, a, b in zip(sign, lo, hi, strict=True)]
+            values = [v for m, b, (ylo, yhi) in zip(found.mult.tolist(), found.offset.tolist(), ys, strict=True)
+                      for v in (m * ylo, m * yhi, m * ylo + b, m * yhi + b)]  # fmt: skip
+            product = IntType.for_range(min(values), max(values))
+            cache[key] = Requantizer(found.mult, found.offset, found.shift, product)
+    return cache[key]
+
+
+def _lane_table(name: str, values: np.ndarray, lanes: int, what: str) -> Table:
+    return Table(name, by_lane(values, lanes), table_type(values, what), banks=(1, lanes))
+
+
+def _pool_window(p: Planner, node, pad: int) -> tuple[Stream, Window]:
+    """The stream a pooling reducer reads, in words of L channels (L = gcd(the producer's width, C)): a window
+    generator's, each group's KH x KW window words one after another; for a global pool the frame itself."""
     shape = p.graph.tensors[node.inputs[0]].shape
     out_shape = p.graph.tensors[node.output].shape
     port = p.take(node.inputs[0], None, layout.channels_last(shape))
     lanes = widths.pool_lanes(port.width, shape[0])
-    port = p.convert(port, lanes, p.numel(node.inputs[0]), node.inputs[0])
     dilations = getattr(node, "dilations", (1,) * len(node.kernel))
-    return port, Window.of(shape, out_shape, node.kernel, node.strides, dilations, node.pads)
+    window = Window.of(shape, out_shape, node.kernel, node.strides, dilations, node.pads)
+    if window.is_global:
+        return p.convert(port, lanes, p.numel(node.inputs[0]), node.inputs[0]).stream, window
+    return _window_stream(p, node.name, node.inputs[0], port, window, shape[0] // lanes, lanes, pad), window
 
 
 def plan_maxpool(p: Planner, node: ir.MaxPool) -> None:
-    port, window = _pool_port(p, node)
+    win, window = _pool_window(p, node, 0)  # padding never reaches the maximum: the reducer skips it
     channels = p.graph.tensors[node.inputs[0]].shape[0]
-    sign = Table(f"sign_{node.name}", np.broadcast_to(node.sign.reshape(-1), (channels,)), SIGN, TableKind.SIGN)
-    s = p.stream(p.graph.tensors[node.output].dtype, port.width, p.numel(node.output))
-    p.add(MaxPool(node.name, node.name, port.stream, s, window, sign))
+    signs = np.broadcast_to(node.sign.reshape(-1), (channels,))
+    sign = Table(f"sign_{node.name}", by_lane(signs, win.width).astype(np.int64), SIGN, TableKind.SIGN,
+                 banks=(1, win.width))  # fmt: skip
+    s = p.stream(p.graph.tensors[node.output].dtype, win.width, p.numel(node.output))
+    p.add(MaxPool(node.name, node.name, win, s, window, sign))
     p.publish(node.output, Port(s, layout.channels_last(p.graph.tensors[node.output].shape)))
 
 
 def plan_sumpool(p: Planner, node: ir.SumPool) -> None:
-    port, window = _pool_port(p, node)
-    s = p.stream(p.graph.tensors[node.output].dtype, port.width, p.numel(node.output))
-    p.add(SumPool(node.name, node.name, p.layer_id(node.name), port.stream, s, window, int(node.pad_value)))
+    win, window = _pool_window(p, node, int(node.pad_value))
+    s = p.stream(p.graph.tensors[node.output].dtype, win.width, p.numel(node.output))
+    p.add(SumPool(node.name, node.name, p.layer_id(node.name), win, s, window))
     p.publish(node.output, Port(s, layout.channels_last(p.graph.tensors[node.output].shape)))
 
 

@@ -3,8 +3,12 @@
 // Computes NV vectors per frame. The weight matrix is split into G groups (grouped and depthwise
 // convolutions; G = 1 for dense layers): output channel o = g * OCG + j uses inputs g * KG .. g * KG + KG - 1.
 // Weights are stored w[fold][PE * SIMD] with fold = (g * NF + nf) * SF + sf, NF = OCG / PE, SF = KG / SIMD: one
-// memory word of PE * SIMD weights per fold (the top level reshapes the second dimension), read in one cycle. The input vector arrives as
-// G * SF words of SIMD elements (group order), is buffered on the first neuron fold of its group and reused.
+// memory word of PE * SIMD weights per fold, read in one cycle at a counter. Per-channel tables (bias,
+// thresholds) are laid out [PE][G * NF]: lane p reads only its own memory, at the neuron-fold counter, so any PE
+// runs at one fold per cycle (finn-hlslib's layout).
+// The input vector arrives as G * SF words of SIMD elements (group order). On the first neuron fold of a group a
+// word is used straight from the stream and kept in a buffer of SF words; the other neuron folds reread it
+// (finn-hlslib's inputBuf): one buffer access per cycle, a write or a read.
 // Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
 // range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
 // range of every prefix of tiles, bias included). Both widths come from fpgaq.bounds, so neither overflows;
@@ -16,64 +20,135 @@
 
 namespace fpgaq {
 
-// C: the layer's configuration (generated): id, nv, g, kg, ocg, simd, pe and the types in_t, weight_t, bias_t,
-// inner_t (TS), outer_t (TA), out_t and act_t.
-template <typename C>
-void mvu(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
-         const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
-         const typename C::bias_t bias[C::g * C::ocg], const typename C::act_t& act) {
+// The body shared by both units; `act(acc, p, f)` maps lane p's accumulator of neuron fold f to its output.
+template <typename C, typename Act>
+void mvu_body(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+              const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
+              const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)], const Act& act) {
+#pragma HLS INLINE
     typedef typename C::in_t TI;
     typedef typename C::inner_t TS;
     typedef typename C::outer_t TA;
     typedef typename C::out_t TO;
-    const int NV = C::nv, G = C::g, KG = C::kg, OCG = C::ocg, SIMD = C::simd, PE = C::pe;
-    const int SF = KG / SIMD;
-    const int NF = OCG / PE;
-    TI buf[G * SF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = buf complete dim = 2
+    const int NV = C::nv, G = C::g, SIMD = C::simd, PE = C::pe;
+    const int SF = C::kg / SIMD, NF = C::ocg / PE, FOLDS = G * NF * SF;
+    TI buf[SF][SIMD];
+#pragma HLS ARRAY_RESHAPE variable = buf complete dim = 2
     TA acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
     FPGAQ_SHADOW(long long acc_exact[PE];)
     // One flattened loop over (v, g, nf, sf): one fold per cycle, NV * G * NF * SF cycles per frame.
-    int sf = 0, nf = 0, g = 0;
-    for (int i = 0; i < NV * G * NF * SF; i++) {
+    int sf = 0, nf = 0, f = 0, fold = 0;  // f = g * NF + nf (the neuron fold), fold = f * SF + sf
+    for (int i = 0; i < NV * FOLDS; i++) {
 #pragma HLS PIPELINE II = 1
+        Vec<TI, SIMD> x;
         if (nf == 0) {
-            Vec<TI, SIMD> word = in.read();
+            x = in.read();
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                buf[g * SF + sf][s] = word.v[s];
+                buf[sf][s] = x.v[s];
+            }
+        } else {
+            for (int s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                x.v[s] = buf[sf][s];
             }
         }
-        const int fold = (g * NF + nf) * SF + sf;
         Vec<TO, PE> result;
         for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-            const int channel = (g * NF + nf) * PE + p;
             TS tile = 0;
             FPGAQ_SHADOW(long long tile_exact = 0;)
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                tile += w[fold][p * SIMD + s] * buf[g * SF + sf][s];
-                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)buf[g * SF + sf][s];)
-                FPGAQ_CHECK(tile, tile_exact, C::id, channel);
+                tile += w[fold][p * SIMD + s] * x.v[s];
+                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)x.v[s];)
+                FPGAQ_CHECK(tile, tile_exact, C::id, f * PE + p);
             }
-            TA sum = (sf == 0) ? TA(bias[channel]) : acc[p];
+            TA sum = (sf == 0) ? TA(bias[p][f]) : acc[p];
             sum += tile;
-            FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[channel] : acc_exact[p]) + tile_exact;)
-            FPGAQ_CHECK(sum, acc_exact[p], C::id, channel);
+            FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[p][f] : acc_exact[p]) + tile_exact;)
+            FPGAQ_CHECK(sum, acc_exact[p], C::id, f * PE + p);
             acc[p] = sum;
-            if (sf == SF - 1) result.v[p] = act.template apply<TO>(sum, channel);
+            result.v[p] = act(sum, p, f);
         }
         if (sf == SF - 1) out.write(result);
+        fold = fold + 1 == FOLDS ? 0 : fold + 1;
         if (++sf == SF) {
             sf = 0;
-            if (++nf == NF) {
-                nf = 0;
-                if (++g == G) g = 0;
-            }
+            f = f + 1 == G * NF ? 0 : f + 1;
+            nf = nf + 1 == NF ? 0 : nf + 1;
         }
     }
+}
+
+template <typename C>
+struct Identity {
+    template <typename TA>
+    typename C::out_t operator()(const TA& acc, int, int) const {
+#pragma HLS INLINE
+        return typename C::out_t(acc);
+    }
+};
+
+// Built inside the process from its table arguments (never passed into a dataflow process) and inlined.
+template <typename C>
+struct Thresholds {
+    const typename C::thr_t (*t)[C::g * (C::ocg / C::pe)][C::levels];
+    const bool (*negate)[C::g * (C::ocg / C::pe)];
+    template <typename TA>
+    typename C::out_t operator()(const TA& acc, int p, int f) const {
+#pragma HLS INLINE
+        return typename C::out_t(C::base + (int)crossed<C::levels>(t[p][f], negate[p][f], acc));
+    }
+};
+
+template <typename C>
+struct Requantizer {
+    const typename C::mult_t (*m)[C::g * (C::ocg / C::pe)];
+    const typename C::offset_t (*b)[C::g * (C::ocg / C::pe)];
+    const bool (*negate)[C::g * (C::ocg / C::pe)];
+    template <typename TA>
+    typename C::out_t operator()(const TA& acc, int p, int f) const {
+#pragma HLS INLINE
+        const unsigned count =
+            requantized<C::shift, C::levels, typename C::prod_t>(m[p][f], b[p][f], negate[p][f], acc);
+        return typename C::out_t(C::base + (int)count);
+    }
+};
+
+// C: the layer's configuration (generated): id, nv, g, kg, ocg, simd, pe and the types in_t, weight_t, bias_t,
+// inner_t (TS), outer_t (TA), out_t.
+template <typename C>
+void mvu(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+         const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
+         const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)]) {
+    mvu_body<C>(in, out, w, bias, Identity<C>());
+}
+
+// The unit with a fused multi-threshold activation: C as mvu's, plus levels, base and thr_t; thresholds and
+// negation flags [PE][G * NF] as the bias.
+template <typename C>
+void mvu_threshold(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+                   const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
+                   const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)],
+                   const typename C::thr_t t[C::pe][C::g * (C::ocg / C::pe)][C::levels],
+                   const bool negate[C::pe][C::g * (C::ocg / C::pe)]) {
+    const Thresholds<C> act = {t, negate};
+    mvu_body<C>(in, out, w, bias, act);
+}
+
+// The unit with a fused exact requantizer: C as mvu's, plus levels, shift, base, mult_t, offset_t, prod_t;
+// multipliers, offsets and negation flags [PE][G * NF] as the bias.
+template <typename C>
+void mvu_requant(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+                 const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
+                 const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)],
+                 const typename C::mult_t m[C::pe][C::g * (C::ocg / C::pe)],
+                 const typename C::offset_t b[C::pe][C::g * (C::ocg / C::pe)],
+                 const bool negate[C::pe][C::g * (C::ocg / C::pe)]) {
+    const Requantizer<C> act = {m, b, negate};
+    mvu_body<C>(in, out, w, bias, act);
 }
 
 }  // namespace fpgaq

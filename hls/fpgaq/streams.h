@@ -9,13 +9,13 @@ namespace fpgaq {
 // Width conversion: NUM elements from words of IN_W to words of OUT_W elements, order preserved. STEP =
 // gcd(IN_W, OUT_W) elements move per cycle: NUM / STEP cycles (max(NUM / IN_W, NUM / OUT_W) when one width
 // divides the other).
-// C: num, in_w, out_w, in_t, out_t.
+// C: num, in_w, out_w, step (their gcd), in_t, out_t.
 template <typename C>
 void dwc(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::out_w> >& out) {
     typedef typename C::in_t TI;
     typedef typename C::out_t TO;
     const int NUM = C::num, IN_W = C::in_w, OUT_W = C::out_w;
-    const int STEP = gcd(IN_W, OUT_W);
+    const int STEP = C::step;
     Vec<TI, IN_W> word;
     Vec<TO, OUT_W> result;
     int taken = IN_W, filled = 0;

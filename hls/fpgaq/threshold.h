@@ -1,5 +1,8 @@
-// Multi-threshold activation: out = base + #{l : sign * x >= t[row][l]}, thresholds sorted ascending.
+// Multi-threshold activation: out = base + #{l : sign * x >= t[l]}, thresholds sorted ascending.
 // Thresholds absorb every scale, zero point, bias, batch norm and clip of the quantized model exactly.
+//
+// Tables are laid out [lane][row][level] (finn-hlslib's [PE][NF][levels]): lane p only ever reads its own
+// memory, indexed by a row counter, so any number of lanes (3, 5, 6, ...) runs at one word per cycle.
 #ifndef FPGAQ_THRESHOLD_H
 #define FPGAQ_THRESHOLD_H
 
@@ -7,8 +10,10 @@
 
 namespace fpgaq {
 
-// Number of thresholds crossed. Up to LINEAR_MAX levels compare in parallel (one comparator per level);
-// above that a binary search over the sorted thresholds (log2 L comparisons).
+// Number of thresholds crossed. Up to LINEAR_MAX levels compare in parallel (one comparator per level, every
+// level of a row in one memory word); above that a binary search over the sorted thresholds (ceil(log2(L + 1))
+// dependent reads of one memory: the estimator counts ceil(steps / 2) cycles per element, and the plan lint
+// warns about it).
 static const int LINEAR_MAX = 64;
 
 template <int L, typename TT, typename TX>
@@ -24,58 +29,72 @@ unsigned crossed(const TT t[L], bool negate, const TX& x) {
         }
         return count;
     }
-    unsigned lo = 0, hi = L;  // invariant: t[l] <= y for l < lo, t[l] > y for l >= hi
+    unsigned lo = 0, span = 1;  // invariant: t[l] <= y for l < lo; the answer is in [lo, lo + span)
+    while (span <= L) span <<= 1;
     for (int step = 0; step < 32; step++) {
 #pragma HLS UNROLL
-        if (lo < hi) {
-            unsigned mid = (lo + hi) / 2;
-            if (t[mid] <= y) lo = mid + 1;
-            else hi = mid;
-        }
+        span >>= 1;
+        if (span > 0 && lo + span <= L && t[lo + span - 1] <= y) lo += span;
     }
     return lo;
 }
 
-// Activation applied by the matrix-vector unit to each finished accumulator (row = output channel).
-struct NoActivation {
-    template <typename TO, typename TA>
-    TO apply(const TA& acc, unsigned) const {
+// The exact integer requantizer that replaces a wide threshold (fpgaq.plan.requant proves it equal on every
+// input): count = clip((m * y + b) >> S, 0, L), y = -x where negate; TP holds m * y + b. One multiplier, one
+// adder and a constant shift per element instead of L comparators or a search.
+template <int S, int L, typename TP, typename TM, typename TB, typename TX>
+unsigned requantized(const TM& m, const TB& b, bool negate, const TX& x) {
 #pragma HLS INLINE
-        return TO(acc);
-    }
-};
+    typename Negatable<TX>::type y = x;
+    if (negate) y = -y;
+    const TP q = TP(TP(TP(m) * y) + TP(b)) >> S;
+    return q < 0 ? 0u : (q > L ? (unsigned)L : (unsigned)q);
+}
 
-template <int ROWS, int L, typename TT>
-struct ThresholdActivation {
-    const TT (*t)[L];
-    const bool* negate;
-    int base;
-    template <typename TO, typename TA>
-    TO apply(const TA& acc, unsigned row) const {
-#pragma HLS INLINE
-        return TO(base + (int)crossed<L>(t[row], negate[row], acc));
-    }
-};
-
-// Standalone thresholding of a stream of NUM elements, WIN per word; element p uses row p % ROWS.
-// C: num, win, rows, levels, in_t, thr_t, out_t.
+// Standalone thresholding of a stream of NUM elements, WIN per word: element p uses row p mod ROWS (ROWS a
+// multiple of WIN), so lane e of word i uses row (i mod RPL) * WIN + e, stored at t[e][i mod RPL].
+// C: num, win, rpl (rows per lane), levels, in_t, thr_t, out_t; base.
 template <typename C>
 void threshold(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
-               const typename C::thr_t t[C::rows][C::levels], const bool negate[C::rows], int base) {
+               const typename C::thr_t t[C::win][C::rpl][C::levels], const bool negate[C::win][C::rpl]) {
     typedef typename C::in_t TI;
     typedef typename C::out_t TO;
-    const int NUM = C::num, WIN = C::win, ROWS = C::rows, L = C::levels;
-    unsigned row = 0;
-    for (int i = 0; i < NUM / WIN; i++) {
+    const int WIN = C::win, RPL = C::rpl, L = C::levels;
+    int r = 0;
+    for (int i = 0; i < C::num / WIN; i++) {
 #pragma HLS PIPELINE II = 1
-        Vec<TI, WIN> word = in.read();
+        const Vec<TI, WIN> word = in.read();
         Vec<TO, WIN> result;
         for (int e = 0; e < WIN; e++) {
 #pragma HLS UNROLL
-            unsigned r = (row + e) % ROWS;
-            result.v[e] = TO(base + (int)crossed<L>(t[r], negate[r], word.v[e]));
+            result.v[e] = TO(C::base + (int)crossed<L>(t[e][r], negate[e][r], word.v[e]));
         }
-        row = (row + WIN) % ROWS;
+        r = r + 1 == RPL ? 0 : r + 1;
+        out.write(result);
+    }
+}
+
+// Standalone requantizer: the threshold kernel's stream and table layout, a multiplier per lane.
+// C: num, win, rpl, levels, shift, base, in_t, mult_t, offset_t, prod_t, out_t.
+template <typename C>
+void requantize(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
+                const typename C::mult_t m[C::win][C::rpl], const typename C::offset_t b[C::win][C::rpl],
+                const bool negate[C::win][C::rpl]) {
+    typedef typename C::in_t TI;
+    typedef typename C::out_t TO;
+    const int WIN = C::win, RPL = C::rpl;
+    int r = 0;
+    for (int i = 0; i < C::num / WIN; i++) {
+#pragma HLS PIPELINE II = 1
+        const Vec<TI, WIN> word = in.read();
+        Vec<TO, WIN> result;
+        for (int e = 0; e < WIN; e++) {
+#pragma HLS UNROLL
+            const unsigned count = requantized<C::shift, C::levels, typename C::prod_t>(m[e][r], b[e][r], negate[e][r],
+                                                                                         word.v[e]);
+            result.v[e] = TO(C::base + (int)count);
+        }
+        r = r + 1 == RPL ? 0 : r + 1;
         out.write(result);
     }
 }

@@ -13,9 +13,6 @@ struct Vec {
     T v[N];
 };
 
-// Greatest common divisor, usable in template arguments and array sizes.
-constexpr int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
-
 // The wider type that holds both T and its negation (a threshold compares sign * x).
 template <typename T>
 struct Negatable {
@@ -48,7 +45,20 @@ inline void check_fits(const T& stored, long long exact, int layer, int channel)
     }
 }
 
+// Cycle instrumentation (tests of the estimator's schedules): FPGAQ_CYCLE() counts one iteration of a
+// data-dependent pipelined loop (one cycle at II = 1) when compiled with -DFPGAQ_COUNT_CYCLES.
+inline long long& cycle_count() {
+    static long long count = 0;
+    return count;
+}
+
 }  // namespace fpgaq
+
+#ifdef FPGAQ_COUNT_CYCLES
+#define FPGAQ_CYCLE() (++fpgaq::cycle_count())
+#else
+#define FPGAQ_CYCLE()
+#endif
 
 #ifdef FPGAQ_CHECK_OVERFLOW
 #define FPGAQ_SHADOW(statement) statement

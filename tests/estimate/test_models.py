@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fpgaq.estimate import models
@@ -109,25 +109,56 @@ def test_width_converter_moves_gcd_elements_per_cycle():
     assert models.dwc(num=96, in_w=1, out_w=96, in_bits=4, out_bits=4).cycles == 96
 
 
-def test_frame_buffered_kernels_count_fill_and_reads():
-    # 8x8x16 frame, one element per cycle into 8 banks; 8x8 windows of 144 elements, 8 consecutive channels per
-    # word (one word per cycle)
-    swg = models.swg(c=16, h=8, w=8, kh=3, kw=3, oh=8, ow=8, win=1, simd=8, bits=4)
-    assert swg.cycles == 1024 + 64 * 18
-    # 32x32x3 frame from 8-element words (converted to gcd(8, 27) = 1 per cycle); SIMD 27 spans kernel rows
-    wide = models.swg(c=3, h=32, w=32, kh=3, kw=3, oh=30, ow=30, win=8, simd=27, bits=8)
-    assert wide.cycles == 3072 + 900 * 14
-    # SIMD 9 = one kernel row of 3 pixels x 3 channels: consecutive; words of 3 fill rows of 9
-    row = models.swg(c=3, h=32, w=32, kh=3, kw=3, oh=30, ow=30, win=3, simd=9, bits=8)
-    assert row.cycles == 3072 // 3 + 900 * 3
-    # words of 16 into rows of 4: 4 cycles per word
-    assert models.swg(c=16, h=8, w=8, kh=3, kw=3, oh=8, ow=8, win=16, simd=4, bits=4).cycles == 64 * 4 + 64 * 36
-    # grouped: 4 channels per group, SIMD 2 divides it; SIMD 8 crosses groups
-    assert models.swg_contiguous(c=8, kw=3, simd=2, groups=2, dw=1)
-    assert not models.swg_contiguous(c=8, kw=3, simd=8, groups=2, dw=1)
-    assert not models.swg_contiguous(c=2, kw=2, simd=4, groups=1, dw=2)  # dilated columns are not neighbours
-    # pooling: 8x8x16 frame, 2 channels per word in and out, every bank read once per output word
-    pool = models.pool(c=16, h=8, w=8, kh=2, kw=2, oh=4, ow=4, win=2, in_bits=4, out_bits=4)
-    assert pool.cycles == 512 + 16 * 8
-    dilated = models.pool(c=16, h=8, w=8, kh=2, kw=2, oh=4, ow=4, win=2, in_bits=4, out_bits=4, dilated=True)
-    assert dilated.cycles == 512 + 16 * 8 * 2
+def _replay(*, h, oh, sh, pt, span, rows, row_words, out_row_words) -> int:
+    """The window generator's loop (swg.h) one iteration at a time: the reference for swg_schedule."""
+    cycles = rows_in = filled = done = written = 0
+    while rows_in < h or done < oh:
+        top = done * sh - pt
+        reading = rows_in < h and rows_in < (max(top, 0) + rows if done < oh else h)
+        writing = done < oh and rows_in >= min(top + span, h)
+        assert reading or writing
+        cycles += 1
+        if reading:
+            filled += 1
+            if filled == row_words:
+                filled, rows_in = 0, rows_in + 1
+        if writing:
+            written += 1
+            if written == out_row_words:
+                written, done = 0, done + 1
+    return cycles
+
+
+@given(
+    h=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3), d=st.integers(1, 2), pt=st.integers(0, 2),
+    pb=st.integers(0, 2), row_words=st.integers(1, 5), per_pixel=st.integers(1, 6), ow=st.integers(1, 4),
+)  # fmt: skip
+@settings(max_examples=300, deadline=None)
+def test_line_buffer_schedule_equals_its_cycle_by_cycle_replay(h, k, s, d, pt, pb, row_words, per_pixel, ow):
+    span = (k - 1) * d + 1
+    assume(pt < span and pb < span and h + pt + pb >= span)
+    oh = (h + pt + pb - span) // s + 1
+    geometry = dict(h=h, oh=oh, sh=s, pt=pt, span=span, rows=span + s, row_words=row_words,
+                    out_row_words=ow * k * per_pixel)  # fmt: skip
+    cycles, first = models.swg_schedule(**geometry)
+    assert cycles == _replay(**geometry)
+    assert first == row_words * max(min(span - pt, h), 0)  # the first window waits for its last row only
+
+
+def test_line_buffer_overlaps_filling_with_windows_and_grows_with_the_width():
+    # 8x8x16, 3x3 stride 1 padding 1, 8 channels per word: two rows (32 cycles) before the first window, then
+    # 144 window words per output row while the next rows arrive (16 words each): 32 + 8 * 144 cycles
+    cost = models.swg(c=16, h=8, w=8, kh=3, kw=3, sh=1, dh=1, pt=1, oh=8, ow=8, simd=8, bits=4, rows=4)
+    assert cost.cycles == 32 + 8 * 144
+    # memory: 4 rows of 8 pixels x 2 words = 64 words of 32 bits (LUTRAM at <= 128 words)
+    assert cost.bram18 == 0 and cost.lut == 300 + models.memory(64, 32).lut + 8 * 4 + 120
+    bram = [models.swg(c=64, h=n, w=n, kh=3, kw=3, sh=1, dh=1, pt=1, oh=n, ow=n, simd=8, bits=8, rows=4).bram18
+            for n in (32, 64, 128, 256)]  # fmt: skip
+    assert bram == [models.bram18(4 * n * 8, 64) for n in (32, 64, 128, 256)]
+    assert bram[2] <= 4 * bram[0] and bram[3] <= 2 * bram[2] + 1  # the width, not the area
+
+
+def test_pool_reducers_read_one_window_word_per_cycle():
+    pool = models.pool(c=16, kh=2, kw=2, oh=4, ow=4, lanes=2, in_bits=4, out_bits=4)
+    assert pool.cycles == 16 * 8 * 4 and pool.bram18 == 0
+    assert models.pool(c=16, kh=3, kw=3, oh=4, ow=4, lanes=16, in_bits=4, out_bits=4).cycles == 16 * 9

@@ -11,6 +11,7 @@ from fpgaq.boards import load_board
 from fpgaq.estimate import RESOURCES, estimate_plan
 from fpgaq.estimate.models import CONTROL
 from fpgaq.ir import graph as ir
+from fpgaq.plan import kernels
 from fpgaq.plan.folding import fold_limits, resolve_folding
 from fpgaq.plan.planner import make_plan
 
@@ -80,8 +81,11 @@ def test_wide_products_use_dsps_and_narrow_ones_luts(exported):
     assert mvus["dense1"]["dsp"] == 0
 
 
-def test_sixteen_bit_thresholds_go_to_block_ram(exported):
-    """A 16-bit quantized output has 65,535 threshold levels: binary search in BRAM, not 3M LUTs of LUTRAM."""
-    _, _, _, est = _estimate(exported, "mlp_rounding_modes")
+def test_sixteen_bit_outputs_become_a_requantizer(exported):
+    """A 16-bit quantized output has 65,535 threshold levels: an exact requantizer (a multiply, an add and a
+    shift per lane, proven equal to the thresholds), not 3M LUTs of LUTRAM nor a search of 16 dependent reads."""
+    _, _, plan, est = _estimate(exported, "mlp_rounding_modes")
+    mvu = next(k for k in plan.kernels if isinstance(k, kernels.Mvu) and k.layer == "dense3")
+    assert isinstance(mvu.activation, kernels.FusedRequant) and mvu.activation.levels == 65535
     last = next(k for k in est["kernels"] if k["kernel"] == "mvu" and k["layer"] == "dense3")
-    assert last["bram18"] > 0 and last["lut"] < 20_000
+    assert last["lut"] < 20_000 and last["cycles"] == mvu.folds

@@ -9,7 +9,7 @@ import pytest
 from fpgaq import frontend
 from fpgaq.boards import load_board
 from fpgaq.estimate import RESOURCES, estimate_plan
-from fpgaq.estimate.search import MAX_UTILIZATION, FoldingSearchError, resource_score, search_folding
+from fpgaq.estimate.search import MAX_UTILIZATION, FoldingSearchError, check_fits, resource_score, search_folding
 from fpgaq.ir import graph as ir
 from fpgaq.plan.folding import FoldingError, fold_limits, resolve_folding
 from fpgaq.plan.layout import divisors
@@ -102,8 +102,36 @@ def test_resource_shortage_names_the_resource_and_the_best_that_fits(exported):
 
 def test_design_that_never_fits(exported):
     graph = _graph(exported, "cnn")
-    with pytest.raises(FoldingSearchError, match="does not fit nano even fully folded: LUT"):
-        search_folding(graph, dataclasses.replace(BOARD, name="nano", lut=500), 10.0)
+    nano = dataclasses.replace(BOARD, name="nano", lut=500)
+    with pytest.raises(FoldingSearchError, match=r"does not fit nano even fully folded: LUT [\d,]+ of 500 .*, "
+                       r"the most for \w+ of '\w+' \([\d,]+\)"):  # fmt: skip
+        search_folding(graph, nano, 10.0)
+
+
+def test_fit_check_names_the_kernel_and_tells_a_slow_fit_from_none(exported):
+    """What every build runs after its estimate: an error (exit 2 from the CLI, an FpgaqError) naming the
+    resource, its need, the board's capacity and the kernel that needs the most when not even PE = SIMD = 1
+    fits; a warning when only the chosen folding is too big; nothing when it fits."""
+    from fpgaq import pipeline
+
+    graph = _graph(exported, "cnn")
+    dots = [n for n in graph.nodes if n.op in ("Dense", "Conv")]
+    slowest = pipeline.Folding({n.name: (1, 1) for n in dots})
+    fastest = pipeline.Folding({n.name: fold_limits(n) for n in dots})
+    nano = dataclasses.replace(BOARD, name="nano", lut=500)
+    est = pipeline.estimate(pipeline.plan(graph, slowest), pipeline.Target(nano, 10.0))
+    top = max(est["kernels"], key=lambda row: row["lut"])
+    with pytest.raises(FoldingSearchError) as err:
+        check_fits(graph, est, nano, 10.0)
+    assert f"even at the slowest folding (PE = SIMD = 1): LUT {est['totals']['lut']:,} of 500" in str(err.value)
+    assert f"the most for {top['kernel']} of {top['layer']!r} ({top['lut']:,})" in str(err.value)
+    roomy = dataclasses.replace(BOARD, name="roomy", lut=est["totals"]["lut"] + 1)
+    big = pipeline.estimate(pipeline.plan(graph, fastest), pipeline.Target(roomy, 10.0))
+    assert big["totals"]["lut"] > roomy.lut
+    warning = check_fits(graph, big, roomy, 10.0)
+    assert warning.startswith("the design does not fit roomy at this folding: LUT")
+    assert "a slower folding fits" in warning
+    assert check_fits(graph, est, roomy, 10.0) is None
 
 
 def test_folding_file_overrides_the_search(exported):

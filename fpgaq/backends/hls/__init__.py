@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
 from fpgaq.backends.hls.emit import deploy_scripts, render
+from fpgaq.backends.hls.lint import check_sources
 from fpgaq.boards import Board
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
@@ -24,6 +25,7 @@ class HlsBackend:
         for path in sorted(library.rglob("*")):
             if path.is_file() and path.name != "README.md":
                 files[f"hls/lib/{path.relative_to(library).as_posix()}"] = path.read_bytes()
+        check_sources(files)  # the kernel library and the generated sources: no divider in a pipelined loop
         axis = {"input": {"word": plan.input.word}, "output": {"word": plan.output.word}}
         files.update(deploy_scripts(board, clock_ns, axis, model_name))
         return files

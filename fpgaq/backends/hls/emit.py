@@ -3,13 +3,16 @@
 Every kernel becomes a named configuration struct (config.h: its sizes as named constants and its types) and a
 call of the hand-written library (hls/fpgaq/*.h) with that struct, so top.cpp reads as the network it is:
 
-    fpgaq::mvu<dense0_mvu>(s1, s2, w_dense0, b_dense0, act_threshold0);
+    fpgaq::mvu_threshold<dense0_mvu>(s1, s2, w_dense0, b_dense0, thr_threshold0, neg_threshold0);
 
-Tables go to params.h, with the synthesis memory layout the estimates assume as pragmas in top.cpp. One
+Tables go to params.h, included in the top function: each is defined there with the synthesis memory layout the
+estimates assume as pragmas right after it (lanes partitioned completely, levels packed in one word). One
 Jinja Environment (StrictUndefined), thin templates in templates/.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -84,38 +87,35 @@ def table_type(t: Table) -> str:
 
 
 def table_pragmas(t: Table) -> list[str]:
-    """The memory layout of a table for synthesis (what the estimates assume)."""
+    """The memory layout of a table for synthesis (what the estimates assume): packed dimensions in one word, the
+    lane dimension split into one memory per lane (complete: every index of it is an unrolled lane)."""
     pragmas = [f"ARRAY_RESHAPE variable = {t.name} complete dim = {d}" for d in t.packed if t.shape[d - 1] > 1]
     if t.banks is not None and t.banks[1] > 1:
         dim, factor = t.banks
-        pragmas.append(f"ARRAY_PARTITION variable = {t.name} cyclic factor = {factor} dim = {dim}")
+        if factor == t.shape[dim - 1]:
+            pragmas.append(f"ARRAY_PARTITION variable = {t.name} complete dim = {dim}")
+        else:  # refused by the plan lint before any file is written (fpgaq.plan.lint)
+            pragmas.append(f"ARRAY_PARTITION variable = {t.name} cyclic factor = {factor} dim = {dim}")
     return pragmas
 
 
+def _typedefs(plan: Plan) -> list[str]:
+    """config.h: the element type of every integer table (ap type in synthesis, C type in C-simulation)."""
+    return [
+        f"typedef FPGAQ_STORE({ctype(t.elem)}, {c_storage(t.elem)}) {t.name}_t;"
+        for t in plan.tables
+        if t.kind is TableKind.INT
+    ]
+
+
 def _declarations(plan: Plan) -> list[dict]:
-    """params.h: every table (with its typedef) and the activation object of every fused threshold."""
+    """params.h: every table, defined in the top function with its memory layout pragmas right after it."""
     out = []
-    for kernel in plan.kernels:
-        act = getattr(kernel, "activation", None)
-        for t in kernel.tables():
-            typedef = None
-            if t.kind is TableKind.INT:
-                typedef = f"typedef FPGAQ_STORE({ctype(t.elem)}, {c_storage(t.elem)}) {t.name}_t;"
-            dims = "".join(f"[{n}]" for n in t.shape)
-            out.append(
-                {"typedef": typedef, "decl": f"static const {table_type(t)} {t.name}{dims} = {cinit(t.values)};"}
-            )
-            if act is not None and t is act.negate:
-                kind = _activation_type(act)
-                out.append({"typedef": None, "decl": f"static const {kind} act_{act.layer} = "
-                            f"{{{act.thresholds.name}, {act.negate.name}, {act.base}}};"})  # fmt: skip
+    for t in plan.tables:
+        dims = "".join(f"[{n}]" for n in t.shape)
+        decl = f"static const {table_type(t)} {t.name}{dims} = {cinit(t.values)};"
+        out.append({"decl": decl, "pragmas": table_pragmas(t)})
     return out
-
-
-def _activation_type(act: k.FusedThreshold | None) -> str:
-    if act is None:
-        return "fpgaq::NoActivation"
-    return f"fpgaq::ThresholdActivation<{act.rows}, {act.levels}, {table_type(act.thresholds)} >"
 
 
 # ---- one configuration and one call per kernel kind ----------------------------------------------------------
@@ -128,33 +128,50 @@ def _window(w: k.Window) -> dict:
 def _mvu(m: k.Mvu):
     ints = dict(id=m.ident, nv=m.vectors, g=m.groups, kg=m.k, ocg=m.oc, simd=m.simd, pe=m.pe)
     types = dict(in_t=ctype(m.inp.elem), weight_t=table_type(m.weights), bias_t=table_type(m.bias),
-                 inner_t=ctype(m.inner), outer_t=ctype(m.outer), out_t=ctype(m.out.elem),
-                 act_t=_activation_type(m.activation))  # fmt: skip
-    act = "fpgaq::NoActivation()" if m.activation is None else f"act_{m.activation.layer}"
-    return ints, types, [m.inp.name, m.out.name, m.weights.name, m.bias.name, act]
+                 inner_t=ctype(m.inner), outer_t=ctype(m.outer), out_t=ctype(m.out.elem))  # fmt: skip
+    args = [m.inp.name, m.out.name, m.weights.name, m.bias.name]
+    act = m.activation
+    if isinstance(act, k.FusedRequant):
+        ints.update(levels=act.levels, shift=act.shift, base=act.base)
+        types.update(mult_t=table_type(act.mult), offset_t=table_type(act.offset), prod_t=ctype(act.product))
+        args += [act.mult.name, act.offset.name, act.negate.name]
+    elif act is not None:
+        ints.update(levels=act.levels, base=act.base)
+        types["thr_t"] = table_type(act.thresholds)
+        args += [act.thresholds.name, act.negate.name]
+    return ints, types, args
 
 
 def _threshold(t: k.Thresholding):
-    ints = dict(num=t.num, win=t.inp.width, rows=t.rows, levels=t.levels)
+    ints = dict(num=t.num, win=t.inp.width, rpl=t.rows // t.inp.width, levels=t.levels, base=t.base)
     types = dict(in_t=ctype(t.inp.elem), thr_t=table_type(t.thresholds), out_t=ctype(t.out.elem))
-    return ints, types, [t.inp.name, t.out.name, t.thresholds.name, t.negate.name, str(t.base)]
+    return ints, types, [t.inp.name, t.out.name, t.thresholds.name, t.negate.name]
+
+
+def _requantize(r: k.Requantize):
+    ints = dict(num=r.num, win=r.inp.width, rpl=r.rows // r.inp.width, levels=r.levels, shift=r.shift, base=r.base)
+    types = dict(in_t=ctype(r.inp.elem), mult_t=table_type(r.mult), offset_t=table_type(r.offset),
+                 prod_t=ctype(r.product), out_t=ctype(r.out.elem))  # fmt: skip
+    return ints, types, [r.inp.name, r.out.name, r.mult.name, r.offset.name, r.negate.name]
 
 
 def _swg(s: k.SlidingWindow):
-    ints = dict(_window(s.window), groups=s.groups, win=s.inp.width, simd=s.out.width, pad=s.pad)
+    ints = dict(_window(s.window), groups=s.groups, simd=s.out.width, rows=s.rows, pad=s.pad)
     return ints, dict(elem_t=ctype(s.inp.elem)), [s.inp.name, s.out.name, f"{s.name}::elem_t({s.name}::pad)"]
 
 
 def _maxpool(p: k.MaxPool):
-    ints = dict(_window(p.window), lanes=p.inp.width)
+    w = p.window
+    ints = dict(c=w.c, pixels=w.h * w.w, lanes=p.inp.width) if w.is_global else dict(_window(w), lanes=p.inp.width)
     return ints, dict(in_t=ctype(p.inp.elem), out_t=ctype(p.out.elem)), [p.inp.name, p.out.name, p.sign.name]
 
 
 def _sumpool(p: k.SumPool):
-    window = {key: v for key, v in _window(p.window).items() if key not in ("dh", "dw")}
-    ints = dict(id=p.ident, **window, lanes=p.inp.width, pad=p.pad)
-    types = dict(in_t=ctype(p.inp.elem), out_t=ctype(p.out.elem))
-    return ints, types, [p.inp.name, p.out.name, f"{p.name}::in_t({p.name}::pad)"]
+    w = p.window
+    ints = dict(id=p.ident, c=w.c, pixels=w.h * w.w, lanes=p.inp.width)
+    if not w.is_global:
+        ints = dict(id=p.ident, c=w.c, kh=w.kh, kw=w.kw, oh=w.oh, ow=w.ow, lanes=p.inp.width)
+    return ints, dict(in_t=ctype(p.inp.elem), out_t=ctype(p.out.elem)), [p.inp.name, p.out.name]
 
 
 def _add(a: k.Add):
@@ -170,7 +187,7 @@ def _concat(c: k.Concat):
 
 
 def _dwc(d: k.WidthConverter):
-    ints = dict(num=d.num, in_w=d.inp.width, out_w=d.out.width)
+    ints = dict(num=d.num, in_w=d.inp.width, out_w=d.out.width, step=math.gcd(d.inp.width, d.out.width))
     return ints, dict(in_t=ctype(d.inp.elem), out_t=ctype(d.out.elem)), [d.inp.name, d.out.name]
 
 
@@ -194,6 +211,7 @@ def _axis(x: k.UnpackAxis | k.PackAxis):
 EMITTERS = {
     k.Mvu: _mvu,
     k.Thresholding: _threshold,
+    k.Requantize: _requantize,
     k.SlidingWindow: _swg,
     k.MaxPool: _maxpool,
     k.SumPool: _sumpool,
@@ -210,13 +228,26 @@ EMITTERS = {
 def _summary(kernel: k.Kernel) -> str:
     """One comment line saying what a kernel does."""
     if isinstance(kernel, k.Mvu):
-        act = "" if kernel.activation is None else f", thresholds of {kernel.activation.layer} fused"
+        act = kernel.activation
+        what = "requantizer" if isinstance(act, k.FusedRequant) else "thresholds"
+        act = "" if act is None else f", {what} of {act.layer} fused"
         return (f"{kernel.layer}: matrix-vector unit, {kernel.groups} x {kernel.oc} outputs of {kernel.k} inputs, "
                 f"{kernel.vectors} vectors, PE {kernel.pe}, SIMD {kernel.simd}{act}")  # fmt: skip
     if isinstance(kernel, k.SlidingWindow):
         w = kernel.window
         return f"{kernel.layer}: sliding window {w.kh}x{w.kw} over {w.c}x{w.h}x{w.w}, SIMD {kernel.out.width}"
     return f"{kernel.layer}"
+
+
+def _function(kernel: k.Kernel) -> str:
+    """The library function of a kernel: its kind, or the variant its configuration needs."""
+    if isinstance(kernel, k.Mvu) and isinstance(kernel.activation, k.FusedRequant):
+        return "mvu_requant"
+    if isinstance(kernel, k.Mvu) and kernel.activation is not None:
+        return "mvu_threshold"
+    if isinstance(kernel, (k.MaxPool, k.SumPool)) and kernel.window.is_global:
+        return f"global_{kernel.kind}"
+    return kernel.kind
 
 
 def _kernel(kernel: k.Kernel) -> dict:
@@ -226,7 +257,7 @@ def _kernel(kernel: k.Kernel) -> dict:
     constants = [("int" if -(2**31) <= v < 2**31 else "long long", key, _literal(v)) for key, v in ints.items()]
     return {
         "name": kernel.name,
-        "func": kernel.kind,
+        "func": _function(kernel),
         "summary": _summary(kernel),
         "constants": constants,
         "types": types,
@@ -260,7 +291,7 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
     context = {
         "kernels": [_kernel(kernel) for kernel in plan.kernels],
         "streams": [{"name": s.name, "ctype": ctype(s.elem), "width": s.width} for s in plan.streams],
-        "pragmas": [pragma for t in plan.tables for pragma in table_pragmas(t)],
+        "typedefs": _typedefs(plan),
         "declarations": _declarations(plan),
         "input": _boundary(plan.input),
         "output": _boundary(plan.output),
