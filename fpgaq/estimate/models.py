@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS
 
-LUTRAM_MAX_DEPTH = 128  # [FINN-R]: weights of at most 128 words per memory go to LUTRAM (c2), deeper to BRAM
+LUTRAM_MAX_DEPTH = 128  # FINN's internal_embedded rule: at most 128 words per memory in LUTRAM (c2), deeper BRAM
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words
 DSP_MIN_OPERAND_BITS = 5  # [ours] a product goes to a DSP48 when both operands have at least 5 bits
 BRAM_PORTS = 2  # [UG473] true dual-port block RAM
@@ -71,7 +71,8 @@ def bram18(depth: int, width: int) -> int:
 
 
 def memory(depth: int, width: int) -> Cost:
-    """A depth x width memory: LUTRAM up to LUTRAM_MAX_DEPTH words, else block RAM [FINN-R]."""
+    """A depth x width memory: LUTRAM up to LUTRAM_MAX_DEPTH words, else block RAM [FINN-R; FINN applies this
+    rule to weights only in its internal_embedded mode - its default, internal_decoupled, costs them as BRAM]."""
     if depth <= 0 or width <= 0:
         return Cost()
     if depth <= LUTRAM_MAX_DEPTH:
@@ -153,15 +154,15 @@ def mvu(
         cycles = vectors * groups * (oc // pe) * max(k // simd, per_output)
     weights = memory(depth, pe * simd * w)
     lut = 300 + 1.1 * pe * (mult_luts + adder_luts + acc_bits + comp_luts) + 1.1 * thresholds.lut + weights.lut
-    # input buffer: the SIMD lanes of one vector, reused by every neuron fold (partitioned by lane)
-    buffer = memory(groups * (k // simd), a)
+    # input buffer: the K/SIMD words of one group's vector, reused by every neuron fold (one word of SIMD lanes)
+    buffer = memory(k // simd, simd * a)
     dsp = pe * simd * math.ceil((w + a) / 48) if dsp_bound else 0
     ff = 200 + pe * (simd * (w + a) + 2 * acc_bits + out_bits) + simd * a
     return Cost(
         cycles=cycles,
-        lut=round(lut) + simd * buffer.lut,
+        lut=round(lut) + buffer.lut,
         ff=ff,
-        bram18=weights.bram18 + simd * buffer.bram18 + thresholds.bram18,
+        bram18=weights.bram18 + buffer.bram18 + thresholds.bram18,
         dsp=dsp,
     )
 

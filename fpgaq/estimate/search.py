@@ -82,14 +82,20 @@ class _Layers:
             for name in node.inputs:
                 self.consumers.setdefault(name, []).append(node)
         self._built: dict = {}
+        self._down: dict = {}
 
     def numel(self, tensor: str) -> int:
         return int(np.prod(self.graph.tensors[tensor].shape))
 
-    def _layer(self, node, pe: int, simd: int, in_width: int):
+    def _layer(self, node, pe: int, simd: int, in_width: int) -> tuple[models.Cost, tuple[int, str], int]:
+        """(the summed cost, the slowest (cycles, what), the output width) of the layer's own kernels at a
+        candidate folding - kept instead of the kernels, whose tables would hold a copy of the weights each."""
         key = (node.name, pe, simd, in_width)
         if key not in self._built:
-            self._built[key] = layer_kernels(self.graph, node, {node.name: (pe, simd)}, in_width, self.fused)
+            kernels, out_width = layer_kernels(self.graph, node, {node.name: (pe, simd)}, in_width, self.fused)
+            own = [kernel for kernel in kernels if not isinstance(kernel, Fork)]
+            cost = sum((kernel_cost(kernel) for kernel in own), models.Cost())
+            self._built[key] = (cost, _slowest(own, node.name), out_width)
         return self._built[key]
 
     def candidates(self, node, folding: dict, cycles_max: int | None) -> list[Candidate]:
@@ -104,11 +110,9 @@ class _Layers:
                 if in_width is None:  # the planner packs the graph input for a first dense layer's SIMD
                     prefer = None if isinstance(node, ir.Conv) else simd
                     in_width = widths.pack_for(self.numel(node.inputs[0]), src.dtype.bits, prefer)
-                kernels, out_width = self._layer(node, pe, simd, in_width)
-                own = [kernel for kernel in kernels if not isinstance(kernel, Fork)]
-                cost = sum((kernel_cost(kernel) for kernel in own), models.Cost())
+                cost, slowest, out_width = self._layer(node, pe, simd, in_width)
                 produced = self.fused[node.name][0].output if node.name in self.fused else node.output
-                cycles = [_slowest(own, node.name)] + self._downstream(produced, out_width)
+                cycles = [slowest] + self._downstream(produced, out_width)
                 cycles_total, limit = max(cycles)
                 if cycles_max is not None and cycles_total > cycles_max:
                     continue
@@ -119,7 +123,14 @@ class _Layers:
 
     def _downstream(self, tensor: str, width: int) -> list[tuple[int, str]]:
         """The slowest kernels that read `tensor` at the producer's width: standalone thresholds and pooling
-        (through reshapes and transposes), the next sliding window, the output's width converters."""
+        (through reshapes and transposes), the next sliding window, the output's width converters (remembered:
+        every candidate of a layer with the same output width asks the same)."""
+        key = (tensor, width)
+        if key not in self._down:
+            self._down[key] = self._downstream_of(tensor, width)
+        return self._down[key]
+
+    def _downstream_of(self, tensor: str, width: int) -> list[tuple[int, str]]:
         cycles = []
         if tensor == self.graph.output.tensor:
             converters = output_kernels(self.graph, width)

@@ -276,7 +276,7 @@ def _sliding_window(p: Planner, node: ir.Conv, port: Port, simd: int) -> Stream:
     window = Window.of(shape, out_shape, node.weight.shape[2:], node.strides, node.dilations, node.pads)
     lanes = math.gcd(simd, window.c // node.group)
     win = _window_stream(p, node.name, node.inputs[0], port, window, node.group, lanes, int(node.pad_value))
-    return p.convert(Port(win, None), simd, win.words * win.width, node.output).stream
+    return p.convert(Port(win, None), simd, win.words * win.width, f"the windows of {node.name}").stream
 
 
 def _window_stream(p: Planner, layer: str, tensor: str, port: Port, window: Window, groups: int, lanes: int,
@@ -359,8 +359,9 @@ def requantizer(graph: ir.Graph, node: ir.Threshold, rows: np.ndarray) -> Requan
             cache[key] = None
         else:
             ys = [(int(a), int(b)) if v >= 0 else (-int(b), -int(a)) for v, a, b in zip(sign, lo, hi, strict=True)]
+            # the kernel converts m and b to the product type before it multiplies: it holds them too
             values = [v for m, b, (ylo, yhi) in zip(found.mult.tolist(), found.offset.tolist(), ys, strict=True)
-                      for v in (m * ylo, m * yhi, m * ylo + b, m * yhi + b)]  # fmt: skip
+                      for v in (m, b, m * ylo, m * yhi, m * ylo + b, m * yhi + b)]  # fmt: skip
             product = IntType.for_range(min(values), max(values))
             cache[key] = Requantizer(found.mult, found.offset, found.shift, product)
     return cache[key]

@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from fpgaq.backends.hls.emit import FUNCTIONS
 from fpgaq.synth.tools import SynthError
 
 RESOURCES = {"lut": ("LUT",), "ff": ("FF",), "bram18": ("BRAM_18K",), "dsp": ("DSP", "DSP48E"), "uram": ("URAM",)}
@@ -71,11 +72,14 @@ def _ratio(estimate, synthesized):
 
 def _kernel_of(module: str, estimates: list) -> dict | None:
     """The estimate row of the kernel a Vitis module implements: the library function instantiated with the
-    kernel's configuration struct is named FUNCTION_CONFIG (plus Vitis' suffix, e.g. mvu_dense0_mvu_s)."""
+    kernel's configuration struct is named FUNCTION_CONFIG (plus Vitis' suffix, e.g. mvu_threshold_dense0_mvu_s),
+    FUNCTION one of the functions of the kernel's kind (emit.FUNCTIONS)."""
     for row in estimates:
-        prefix = f"{row.get('kernel')}_{row.get('name')}"
-        if module == prefix or module.startswith(prefix + "_"):
-            return row
+        kind = row.get("kernel")
+        for function in FUNCTIONS.get(kind, (kind,)):
+            prefix = f"{function}_{row.get('name')}"
+            if module == prefix or module.startswith(prefix + "_"):
+                return row
     return None
 
 
@@ -96,6 +100,8 @@ def synthesis_report(report_dir: Path, top: str, report) -> dict:
             module["ratio"] = {k: _ratio(est[k], module[k]) for k in ("lut", "ff", "bram18", "dsp")}
             module["ratio"]["cycles"] = _ratio(est["cycles"], module["interval_max"])
         modules.append(module)
+    order = {row.get("name"): i for i, row in enumerate(estimates)}
+    modules.sort(key=lambda m: (order.get(m.get("kernel"), len(order)), m["module"]))  # dataflow order
     totals = report.get("totals", {})
     ratio = {k: _ratio(totals.get(k), summary[k]) for k in ("lut", "ff", "bram18", "dsp")}
     ratio["cycles"] = _ratio(totals.get("cycles_per_frame"), summary["interval_max"])

@@ -29,12 +29,11 @@ unsigned crossed(const TT t[L], bool negate, const TX& x) {
         }
         return count;
     }
-    unsigned lo = 0, span = 1;  // invariant: t[l] <= y for l < lo; the answer is in [lo, lo + span)
-    while (span <= L) span <<= 1;
-    for (int step = 0; step < 32; step++) {
+    static const unsigned TOP = pow2_above(L);  // the answer is in [0, TOP)
+    unsigned lo = 0;                            // invariant: t[l] <= y for l < lo
+    for (unsigned span = TOP >> 1; span > 0; span >>= 1) {
 #pragma HLS UNROLL
-        span >>= 1;
-        if (span > 0 && lo + span <= L && t[lo + span - 1] <= y) lo += span;
+        if (lo + span <= L && t[lo + span - 1] <= y) lo += span;
     }
     return lo;
 }

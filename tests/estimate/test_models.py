@@ -97,7 +97,7 @@ def test_mvu_luts_match_finn_r_by_hand():
     mult = 8 * (2 * math.ceil(8 / 6) - 1) * 8  # Q * (2 ceil((W+A)/6) - 1) * (W+A)
     adder = 8 * (2 * 8 - 1)  # (W+A) * (2Q - 1)
     c2 = 2 * 8 * 4 * 2
-    buffer = 8 * models.memory(8, 4).lut  # SIMD lanes of MW / SIMD = 8 words
+    buffer = models.memory(8, 8 * 4).lut  # MW / SIMD = 8 words of SIMD lanes
     assert cost.lut == round(300 + 1.1 * 2 * (mult + adder + 11)) + c2 + buffer
     assert cost.bram18 == 0 and cost.dsp == 0
 

@@ -84,8 +84,8 @@ def vitis_hls() -> None:
     report.mkdir(parents=True, exist_ok=True)
     (report / "csynth.xml").write_text(_csynth(top, part, clock, "dataflow", TOP_NUMBERS))
     (report / f"{top}_csynth.xml").write_text(_csynth(top, part, clock, "dataflow", TOP_NUMBERS))
-    for config in re.findall(r"fpgaq::mvu<(\w+)>", Path("top.cpp").read_text()):
-        module = f"mvu_{config}_s"  # Vitis names template instances after their arguments
+    for function, config in re.findall(r"fpgaq::(mvu\w*)<(\w+)>", Path("top.cpp").read_text()):
+        module = f"{function}_{config}_s"  # Vitis names template instances after their arguments
         (report / f"{module}_csynth.xml").write_text(_csynth(module, part, clock, "no", MODULE_NUMBERS))
     ip = Path(project) / "solution1" / "impl" / "ip"
     ip.mkdir(parents=True, exist_ok=True)

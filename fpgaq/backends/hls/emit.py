@@ -239,6 +239,14 @@ def _summary(kernel: k.Kernel) -> str:
     return f"{kernel.layer}"
 
 
+# the library functions a kernel kind may be emitted as (what Vitis names its modules after)
+FUNCTIONS = {
+    "mvu": ("mvu", "mvu_threshold", "mvu_requant"),
+    "maxpool": ("maxpool", "global_maxpool"),
+    "sumpool": ("sumpool", "global_sumpool"),
+}
+
+
 def _function(kernel: k.Kernel) -> str:
     """The library function of a kernel: its kind, or the variant its configuration needs."""
     if isinstance(kernel, k.Mvu) and isinstance(kernel.activation, k.FusedRequant):
