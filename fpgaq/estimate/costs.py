@@ -27,6 +27,7 @@ def _mvu(m: k.Mvu) -> Cost:
         out_bits=m.out.elem.bits,
         levels=act.levels if thresholds else 0,
         threshold_bits=act.thresholds.elem.bits if thresholds else 0,
+        depthwise=m.depthwise,
     )
     if isinstance(act, k.FusedRequant):
         cost = cost + _requant_cost(act.mult, act.offset, act.product, m.pe, m.outer.bits)

@@ -131,6 +131,7 @@ def mvu(
     out_bits: int,
     levels: int = 0,
     threshold_bits: int = 0,
+    depthwise: bool = False,
 ) -> Cost:
     """Matrix-vector unit (hls/fpgaq/mvu.h) with k inputs and oc outputs per group and an optional fused
     threshold of `levels` levels; weights stored at weight_bits.
@@ -154,8 +155,9 @@ def mvu(
         cycles = vectors * groups * (oc // pe) * max(k // simd, per_output)
     weights = memory(depth, pe * simd * w)
     lut = 300 + 1.1 * pe * (mult_luts + adder_luts + acc_bits + comp_luts) + 1.1 * thresholds.lut + weights.lut
-    # input buffer: the K/SIMD words of one group's vector, reused by every neuron fold (one word of SIMD lanes)
-    buffer = memory(k // simd, simd * a)
+    # input buffer: the K/SIMD words of one group's vector, reused by every neuron fold (one word of SIMD lanes);
+    # with one neuron fold (PE = outputs, or a depthwise unit) nothing rereads it and the kernel keeps none
+    buffer = Cost() if depthwise or oc // pe == 1 else memory(k // simd, simd * a)
     dsp = pe * simd * math.ceil((w + a) / 48) if dsp_bound else 0
     ff = 200 + pe * (simd * (w + a) + 2 * acc_bits + out_bits) + simd * a
     return Cost(

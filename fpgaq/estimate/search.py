@@ -138,7 +138,10 @@ class _Layers:
                 cycles.append((_slowest(converters, "output")[0], "the output packer"))
         for user in self.consumers.get(tensor, []):
             if isinstance(user, ir.Conv):  # the next sliding window reads its frame at this width
-                options = [window_kernels(self.graph, user, width, simd) for simd in divisors(fold_limits(user)[1])]
+                limits = fold_limits(user)
+                pes = divisors(limits[0]) if user.depthwise else [1]  # a depthwise window's lanes are its PE
+                options = [window_kernels(self.graph, user, width, pe, simd) for pe in pes
+                           for simd in divisors(limits[1])]  # fmt: skip
                 fastest = min(_slowest([k for k in kernels if k.kind == "swg"], user.name)[0] for kernels in options)
                 cycles.append((fastest, f"swg of {user.name!r}"))
             elif isinstance(user, (ir.Threshold, ir.Reshape, ir.Transpose, ir.MaxPool, ir.SumPool)):

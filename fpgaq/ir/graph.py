@@ -67,6 +67,12 @@ class Conv(Node):
     group: int
     pad_value: int
 
+    @property
+    def depthwise(self) -> bool:
+        """One input and one output channel per group (MobileNet's 3x3 layers): the hardware folds it over
+        channels (PE) and kernel positions (SIMD), as FINN's vector-vector unit."""
+        return self.group > 1 and self.weight.shape[0] == self.group and self.weight.shape[1] == 1
+
 
 @dataclass(frozen=True, eq=False)
 class Threshold(Node):

@@ -15,7 +15,10 @@ class FoldingError(FpgaqError):
 
 
 def fold_limits(node) -> tuple[int, int]:
-    """(output channels per group, inputs per group): PE must divide the first, SIMD the second."""
+    """(output channels per group, inputs per group): PE must divide the first, SIMD the second. A depthwise
+    convolution folds over its channels and its kernel positions: (channels, KH * KW)."""
+    if isinstance(node, ir.Conv) and node.depthwise:
+        return node.weight.shape[0], int(node.weight[0].size)
     if isinstance(node, ir.Conv):
         return node.weight.shape[0] // node.group, int(node.weight[0].size)
     return node.weight.shape[0], node.weight.shape[1]

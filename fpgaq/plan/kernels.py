@@ -229,6 +229,7 @@ class Mvu(Kernel):
     inner: IntType
     outer: IntType
     activation: FusedThreshold | FusedRequant | None
+    depthwise: bool = False  # a vector-vector unit: words of PE x SIMD, lane p reads elements s * PE + p
     kind = "mvu"
 
     @property

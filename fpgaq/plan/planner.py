@@ -194,7 +194,10 @@ class Planner:
                            banks=(1, pe))  # fmt: skip
         return FusedThreshold(th.name, thresholds, negate, int(th.base), len(rows), levels), th.output
 
-    def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order) -> None:
+    def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order,
+             depthwise: bool = False) -> None:  # fmt: skip
+        """A matrix-vector unit; `depthwise`: a vector-vector unit - `groups` blocks of PE channels, lane p of a
+        block using only its own channel's inputs (element s * PE + p of a word of PE * SIMD)."""
         pe, simd = self.folding[node.name]
         oc, k = weight_rows.shape
         ocg, kg = oc // groups, k
@@ -209,7 +212,7 @@ class Planner:
         s = self.stream(out_elem, pe, nv * oc)
         ident = self.layer_id(node.name)
         mvu = Mvu(f"{node.name}_mvu", node.name, ident, port_in.stream, s, nv, groups, kg, ocg, simd, pe, weights,
-                  biases, inner, outer, activation)  # fmt: skip
+                  biases, inner, outer, activation, depthwise)  # fmt: skip
         self.add(mvu)
         self.publish(out_tensor, Port(s, out_order))
 
@@ -293,10 +296,26 @@ def plan_conv(p: Planner, node: ir.Conv) -> None:
     shape = p.graph.tensors[node.inputs[0]].shape
     out_shape = p.graph.tensors[node.output].shape
     port = p.take(node.inputs[0], None, layout.channels_last(shape))
-    win = _sliding_window(p, node, port, p.folding[node.name][1])
+    pe, simd = p.folding[node.name]
     # weight columns in the window's order (kh, kw, then the group's input channels)
     rows = np.moveaxis(node.weight, 1, -1).reshape(node.weight.shape[0], -1)
+    if node.depthwise:
+        win = _depthwise_window(p, node, port, pe, simd)
+        p._mvu(node, Port(win, None), rows, node.group // pe, int(np.prod(out_shape[1:])),
+               layout.channels_last(out_shape), depthwise=True)  # fmt: skip
+        return
+    win = _sliding_window(p, node, port, simd)
     p._mvu(node, Port(win, None), rows, node.group, int(np.prod(out_shape[1:])), layout.channels_last(out_shape))
+
+
+def _depthwise_window(p: Planner, node: ir.Conv, port: Port, pe: int, simd: int) -> Stream:
+    """The windows of a depthwise convolution for a vector-vector unit: groups of PE channels, each group's KH x KW
+    window words of PE channels one after another (as pooling reads them), SIMD of those words per unit word
+    (element s * PE + p: kernel position s of the block's channel p)."""
+    shape, out_shape = p.graph.tensors[node.inputs[0]].shape, p.graph.tensors[node.output].shape
+    window = Window.of(shape, out_shape, node.weight.shape[2:], node.strides, node.dilations, node.pads)
+    win = _window_stream(p, node.name, node.inputs[0], port, window, window.c // pe, pe, int(node.pad_value))
+    return p.convert(Port(win, None), pe * simd, win.words * win.width, f"the windows of {node.name}").stream
 
 
 def plan_threshold(p: Planner, node: ir.Threshold) -> None:
@@ -481,12 +500,16 @@ def layer_kernels(graph: ir.Graph, node: ir.Node, folding: dict, in_width: int, 
     return p.kernels, p.ports[produced][0].width
 
 
-def window_kernels(graph: ir.Graph, node: ir.Conv, in_width: int, simd: int) -> list:
-    """The sliding window (and converter into it) of a convolution read in words of `in_width`, at `simd`."""
+def window_kernels(graph: ir.Graph, node: ir.Conv, in_width: int, pe: int, simd: int) -> list:
+    """The sliding window (and converters around it) of a convolution read in words of `in_width`, at a folding."""
     p = Planner(graph, {}, fused={})
     tensor = node.inputs[0]
     stream = Stream("in", graph.tensors[tensor].dtype, in_width, p.numel(tensor) // in_width)
-    _sliding_window(p, node, Port(stream, natural_order(graph, node)), simd)
+    port = Port(stream, natural_order(graph, node))
+    if node.depthwise:
+        _depthwise_window(p, node, port, pe, simd)
+    else:
+        _sliding_window(p, node, port, simd)
     return p.kernels
 
 

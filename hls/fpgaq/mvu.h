@@ -9,6 +9,8 @@
 // The input vector arrives as G * SF words of SIMD elements (group order). On the first neuron fold of a group a
 // word is used straight from the stream and kept in a buffer of SF words; the other neuron folds reread it
 // (finn-hlslib's inputBuf): one buffer access per cycle, a write or a read.
+// Depthwise (C::dw, FINN's vector-vector unit): G blocks of PE channels, NF = 1, words of IN_W = PE * SIMD
+// elements, element s * PE + p being kernel position s of the block's channel p, used by lane p only.
 // Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
 // range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
 // range of every prefix of tiles, bias included). Both widths come from fpgaq.bounds, so neither overflows;
@@ -22,7 +24,7 @@ namespace fpgaq {
 
 // The body shared by both units; `act(acc, p, f)` maps lane p's accumulator of neuron fold f to its output.
 template <typename C, typename Act>
-void mvu_body(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
               const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
               const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)], const Act& act) {
 #pragma HLS INLINE
@@ -30,9 +32,9 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<
     typedef typename C::inner_t TS;
     typedef typename C::outer_t TA;
     typedef typename C::out_t TO;
-    const int NV = C::nv, G = C::g, SIMD = C::simd, PE = C::pe;
+    const int NV = C::nv, G = C::g, SIMD = C::simd, PE = C::pe, IN_W = C::in_w;
     const int SF = C::kg / SIMD, NF = C::ocg / PE, FOLDS = G * NF * SF;
-    TI buf[SF][SIMD];
+    TI buf[SF][IN_W];
 #pragma HLS ARRAY_RESHAPE variable = buf complete dim = 2
     TA acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
@@ -41,15 +43,15 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<
     int sf = 0, nf = 0, f = 0, fold = 0;  // f = g * NF + nf (the neuron fold), fold = f * SF + sf
     for (int i = 0; i < NV * FOLDS; i++) {
 #pragma HLS PIPELINE II = 1
-        Vec<TI, SIMD> x;
+        Vec<TI, IN_W> x;
         if (nf == 0) {
             x = in.read();
-            for (int s = 0; s < SIMD; s++) {
+            for (int s = 0; s < IN_W; s++) {
 #pragma HLS UNROLL
-                buf[sf][s] = x.v[s];
+                if (NF > 1) buf[sf][s] = x.v[s];  // kept only when another neuron fold rereads it
             }
         } else {
-            for (int s = 0; s < SIMD; s++) {
+            for (int s = 0; s < IN_W; s++) {
 #pragma HLS UNROLL
                 x.v[s] = buf[sf][s];
             }
@@ -61,8 +63,9 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<
             FPGAQ_SHADOW(long long tile_exact = 0;)
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                tile += w[fold][p * SIMD + s] * x.v[s];
-                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)x.v[s];)
+                const TI xs = x.v[C::dw ? s * PE + p : s];  // a depthwise lane reads only its own channel
+                tile += w[fold][p * SIMD + s] * xs;
+                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)xs;)
                 FPGAQ_CHECK(tile, tile_exact, C::id, f * PE + p);
             }
             TA sum = (sf == 0) ? TA(bias[p][f]) : acc[p];
@@ -120,7 +123,7 @@ struct Requantizer {
 // C: the layer's configuration (generated): id, nv, g, kg, ocg, simd, pe and the types in_t, weight_t, bias_t,
 // inner_t (TS), outer_t (TA), out_t.
 template <typename C>
-void mvu(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+void mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
          const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
          const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)]) {
     mvu_body<C>(in, out, w, bias, Identity<C>());
@@ -129,7 +132,7 @@ void mvu(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typen
 // The unit with a fused multi-threshold activation: C as mvu's, plus levels, base and thr_t; thresholds and
 // negation flags [PE][G * NF] as the bias.
 template <typename C>
-void mvu_threshold(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+void mvu_threshold(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
                    const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
                    const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)],
                    const typename C::thr_t t[C::pe][C::g * (C::ocg / C::pe)][C::levels],
@@ -141,7 +144,7 @@ void mvu_threshold(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream
 // The unit with a fused exact requantizer: C as mvu's, plus levels, shift, base, mult_t, offset_t, prod_t;
 // multipliers, offsets and negation flags [PE][G * NF] as the bias.
 template <typename C>
-void mvu_requant(hls::stream<Vec<typename C::in_t, C::simd> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
+void mvu_requant(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
                  const typename C::weight_t w[C::g * (C::ocg / C::pe) * (C::kg / C::simd)][C::pe * C::simd],
                  const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)],
                  const typename C::mult_t m[C::pe][C::g * (C::ocg / C::pe)],

@@ -59,6 +59,8 @@ def test_mvu_cycles_follow_the_folding(exported, name, folding):
         pe, simd = fold[node.name]
         if isinstance(node, ir.Conv):
             vectors, groups = int(np.prod(graph.tensors[node.output].shape[1:])), node.group
+            if node.depthwise:  # a vector-vector unit: channels / PE blocks of kernel positions / SIMD
+                groups = 1
         else:
             vectors, groups = int(np.prod(graph.tensors[node.inputs[0]].shape[:-1])), 1
         assert mvus[node.name] == vectors * groups * (oc // pe) * (k // simd)

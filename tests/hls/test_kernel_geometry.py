@@ -66,7 +66,7 @@ def depthwise_avgpool():
     x = b.node("Conv", [x, _weights(b, (6, 4, 1, 1))], kernel_shape=[1, 1])
     x = _act(b, x, bits=8, signed=True, scale=0.01, rounding="ROUND_TO_ZERO")  # no affine form: a binary search
     return b.model((4, 7, 7), _dense_head(b, x, 6 * 4 * 4), (5,)), {
-        "conv0": {"simd": 3},  # one channel per group: lanes 1, a converter to 3
+        "conv0": {"pe": 2, "simd": 3},  # depthwise: a vector-vector unit, 2 channels x 3 kernel positions
         "conv1": {"pe": 3, "simd": 1},
         "dense0": {"pe": 5, "simd": 3},
     }
@@ -81,7 +81,27 @@ def conv1d_strided():
     return b.model((2, 23), _dense_head(b, x, 3 * 7), (5,)), {"conv0": {"pe": 3, "simd": 8}, "dense0": {"simd": 7}}
 
 
-CASES = {"conv_odd": conv_odd, "depthwise_avgpool": depthwise_avgpool, "conv1d_strided": conv1d_strided}
+def depthwise_strided():
+    """6 x 9 x 7: a depthwise 3x3 convolution with stride 2, asymmetric padding and a bias, folded PE 3 x SIMD 9
+    (the whole window of three channels per cycle), then a depthwise 2x2 dilated convolution at PE 6, SIMD 1."""
+    b = Builder()
+    x = _act(b, "x", bits=4, signed=True, scale=0.2)
+    bias = b.const(np.linspace(-0.3, 0.4, 6, dtype=np.float32), "bias")
+    x = b.node("Conv", [x, _weights(b, (6, 1, 3, 3)), bias], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 0, 1, 1],
+               group=6)  # fmt: skip
+    x = _act(b, x, bits=3, signed=True, scale=0.3)  # 6 x 5 x 3
+    x = b.node("Conv", [x, _weights(b, (6, 1, 2, 2))], kernel_shape=[2, 2], dilations=[2, 2], group=6)
+    x = _act(b, x, bits=3, signed=False, scale=0.2)  # 6 x 3 x 1
+    folding = {"conv0": {"pe": 3, "simd": 9}, "conv1": {"pe": 6, "simd": 1}, "dense0": {"pe": 5, "simd": 3}}
+    return b.model((6, 9, 7), _dense_head(b, x, 6 * 3 * 1), (5,)), folding
+
+
+CASES = {
+    "conv_odd": conv_odd,
+    "depthwise_avgpool": depthwise_avgpool,
+    "conv1d_strided": conv1d_strided,
+    "depthwise_strided": depthwise_strided,
+}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -118,9 +138,11 @@ def test_cases_exercise_what_they_claim(tmp_path):
     assert any(isinstance(x, k.Requantize) and x.inp.width == 3 and x.rows == 9 for x in odd)
     dw = _plan("depthwise_avgpool", tmp_path).kernels
     assert any(isinstance(x, k.SumPool) and x.window.pt == 0 for x in dw)
-    assert any(isinstance(x, k.Mvu) and x.groups == 4 and x.simd == 3 for x in dw)
-    assert any(isinstance(x, k.Thresholding) and x.inp.width == 1 for x in dw)
+    assert any(isinstance(x, k.Mvu) and x.depthwise and x.pe == 2 and x.simd == 3 and x.inp.width == 6 for x in dw)
+    assert any(isinstance(x, k.Thresholding) and x.inp.width == 2 for x in dw)  # after a pool of 2 lanes
     assert any(isinstance(x, k.Mvu) and isinstance(x.activation, k.FusedThreshold) and x.activation.levels == 255
                for x in dw)  # fmt: skip
+    vvau = [x for x in _plan("depthwise_strided", tmp_path).kernels if isinstance(x, k.Mvu) and x.depthwise]
+    assert [(x.pe, x.simd, x.inp.width, x.folds) for x in vvau] == [(3, 9, 27, 2), (6, 1, 6, 4)]
     strided = _plan("conv1d_strided", tmp_path).kernels
     assert any(isinstance(x, k.SlidingWindow) and x.window.sw == 3 and x.window.dw == 2 for x in strided)

@@ -126,7 +126,8 @@ def _window(w: k.Window) -> dict:
 
 
 def _mvu(m: k.Mvu):
-    ints = dict(id=m.ident, nv=m.vectors, g=m.groups, kg=m.k, ocg=m.oc, simd=m.simd, pe=m.pe)
+    ints = dict(id=m.ident, nv=m.vectors, g=m.groups, kg=m.k, ocg=m.oc, simd=m.simd, pe=m.pe, in_w=m.inp.width,
+                dw=int(m.depthwise))  # fmt: skip
     types = dict(in_t=ctype(m.inp.elem), weight_t=table_type(m.weights), bias_t=table_type(m.bias),
                  inner_t=ctype(m.inner), outer_t=ctype(m.outer), out_t=ctype(m.out.elem))  # fmt: skip
     args = [m.inp.name, m.out.name, m.weights.name, m.bias.name]
@@ -227,6 +228,11 @@ EMITTERS = {
 
 def _summary(kernel: k.Kernel) -> str:
     """One comment line saying what a kernel does."""
+    if isinstance(kernel, k.Mvu) and kernel.depthwise:
+        return (
+            f"{kernel.layer}: vector-vector unit (depthwise), {kernel.groups * kernel.pe} channels of "
+            f"{kernel.k} kernel positions, {kernel.vectors} vectors, PE {kernel.pe}, SIMD {kernel.simd}"
+        )
     if isinstance(kernel, k.Mvu):
         act = kernel.activation
         what = "requantizer" if isinstance(act, k.FusedRequant) else "thresholds"
