@@ -269,17 +269,6 @@ def global_pool(*, c, pixels, lanes, bits) -> Cost:
     )
 
 
-def dwc_chain(*, num: int, in_w: int, out_w: int, bits: int) -> Cost:
-    """The width conversion the planner builds: one converter, or two through lcm(in_w, out_w) when neither
-    width divides the other; the cycles are those of the slower stage."""
-    if in_w % out_w and out_w % in_w:
-        mid = math.lcm(in_w, out_w)
-        up = dwc(num=num, in_w=in_w, out_w=mid, in_bits=bits, out_bits=bits)
-        down = dwc(num=num, in_w=mid, out_w=out_w, in_bits=bits, out_bits=bits)
-        return Cost(max(up.cycles, down.cycles), up.lut + down.lut, up.ff + down.ff)
-    return dwc(num=num, in_w=in_w, out_w=out_w, in_bits=bits, out_bits=bits)
-
-
 def dwc(*, num: int, in_w: int, out_w: int, in_bits: int, out_bits: int) -> Cost:
     """Width converter (hls/fpgaq/streams.h): num / gcd(in_w, out_w) cycles (num / min(in_w, out_w) when one
     divides the other, as the planner arranges); LUTs as FINN's shift-register converter with the stream widths

@@ -48,12 +48,6 @@ def pool_lanes(in_width: int, channels: int) -> int:
     return math.gcd(in_width, channels)
 
 
-def swg_input_width(in_width: int, simd: int) -> int:
-    """The sliding window assembles SIMD-wide rows from words of this width: the producer's, unless neither
-    divides the other."""
-    return math.gcd(in_width, simd) if in_width % simd and simd % in_width else in_width
-
-
 def input_width(graph: ir.Graph, folding: dict, tensor: str | None = None) -> int | None:
     """The width in which the graph input's only reader takes it (the SIMD of a first dense layer), else None."""
     tensor = graph.input.tensor if tensor is None else tensor
