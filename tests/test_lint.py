@@ -11,8 +11,10 @@ import pytest
 
 from fpgaq import pipeline
 from fpgaq.backends.hls.lint import SourceLintError, check_sources, lint_source
+from fpgaq.estimate import models
 from fpgaq.plan import kernels as k
 from fpgaq.plan.lint import LintError, check_plan, lint_plan
+from fpgaq.plan.tables import storage
 from fpgaq.resources import data_dir
 from tests.hls.test_kernel_geometry import CASES
 
@@ -112,3 +114,19 @@ def test_the_kernel_library_and_generated_sources_pass_the_source_rule(odd, tmp_
     target = pipeline.Target.of("pynq-z2")
     check_sources(pipeline.emit(plan, target, "m.onnx"))
     assert np.all([lint_source(name, text) == [] for name, text in library.items()])
+
+
+def test_tables_are_bound_to_the_memory_the_estimate_costs(odd):
+    """Weights and thresholds carry a BIND_STORAGE pragma naming the memory the estimate charged them as, so
+    that Vitis does not choose another: LUTRAM up to 128 words per memory, block RAM above."""
+    _, _, plan = odd
+    params = pipeline.emit(plan, pipeline.Target.of("pynq-z2"), "m.onnx")["hls/params.h"]
+    mvus = [x for x in plan.kernels if isinstance(x, k.Mvu)]
+    assert mvus
+    for mvu in mvus:
+        w = mvu.weights
+        charged = models.memory(w.shape[0], w.shape[1] * w.elem.bits)
+        assert w.storage == ("bram" if charged.bram18 else "lutram")
+        assert f"#pragma HLS BIND_STORAGE variable = {w.name} type = rom_1p impl = {w.storage}" in params
+    assert (storage(128), storage(129)) == ("lutram", "bram")  # the rule the estimate's memory() applies
+    assert models.memory(128, 4).bram18 == 0 and models.memory(129, 4).bram18 == 1

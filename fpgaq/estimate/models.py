@@ -27,9 +27,8 @@ import functools
 import math
 from dataclasses import asdict, dataclass
 
-from fpgaq.plan.tables import LINEAR_MAX_LEVELS
+from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage
 
-LUTRAM_MAX_DEPTH = 128  # FINN's internal_embedded rule: at most 128 words per memory in LUTRAM (c2), deeper BRAM
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words
 DSP_MIN_OPERAND_BITS = 5  # [ours] a product goes to a DSP48 when both operands have at least 5 bits
 BRAM_PORTS = 2  # [UG473] true dual-port block RAM
@@ -75,7 +74,7 @@ def memory(depth: int, width: int) -> Cost:
     rule to weights only in its internal_embedded mode - its default, internal_decoupled, costs them as BRAM]."""
     if depth <= 0 or width <= 0:
         return Cost()
-    if depth <= LUTRAM_MAX_DEPTH:
+    if storage(depth) == "lutram":
         return Cost(lut=width * math.ceil(depth / LUTRAM_WORDS_PER_LUT))
     return Cost(bram18=bram18(depth, width))
 

@@ -50,6 +50,7 @@ class Table:
     kind: TableKind = TableKind.INT
     packed: tuple[int, ...] = ()
     banks: tuple[int, int] | None = None
+    storage: str | None = None  # "lutram" or "bram": bound for synthesis as the estimate costs it; None: the tool's
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -41,7 +41,7 @@ from fpgaq.plan.kernels import (
     WidthConverter,
     Window,
 )
-from fpgaq.plan.tables import LINEAR_MAX_LEVELS, table_type
+from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage, table_type
 
 SPATIAL = (ir.Conv, ir.MaxPool, ir.SumPool)
 FLAG, INDEX, SIGN = IntType(1, False), IntType(32, True), IntType(8, True)
@@ -191,7 +191,7 @@ class Planner:
                                 _lane_table(f"off_{th.name}", rq.offset, pe, th.name), negate, rq.shift, int(th.base),
                                 levels, rq.product), th.output  # fmt: skip
         thresholds = Table(f"thr_{th.name}", by_lane(thr, pe), table_type(thr, th.name), packed=_levels_packed(levels),
-                           banks=(1, pe))  # fmt: skip
+                           banks=(1, pe), storage=_threshold_storage(levels, len(rows) // pe))  # fmt: skip
         return FusedThreshold(th.name, thresholds, negate, int(th.base), len(rows), levels), th.output
 
     def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order,
@@ -206,7 +206,7 @@ class Planner:
         inner, outer = self._accumulator_types(node, weight_rows, simd)
         activation, out_tensor = self._activation(node)
         out_elem = self.graph.tensors[out_tensor].dtype
-        weights = Table(f"w_{node.name}", w, table_type(w, node.name), packed=(2,))
+        weights = Table(f"w_{node.name}", w, table_type(w, node.name), packed=(2,), storage=storage(w.shape[0]))
         bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
         biases = Table(f"b_{node.name}", by_lane(bias, pe), table_type(bias, node.name), banks=(1, pe))
         s = self.stream(out_elem, pe, nv * oc)
@@ -247,6 +247,12 @@ def by_lane(values: np.ndarray, lanes: int) -> np.ndarray:
 def _levels_packed(levels: int) -> tuple[int, ...]:
     """Up to LINEAR_MAX_LEVELS every level of a row is compared at once: one memory word (the last dimension)."""
     return (3,) if levels <= LINEAR_MAX_LEVELS else ()
+
+
+def _threshold_storage(levels: int, rows_per_lane: int) -> str:
+    """Where a lane's thresholds live, as the estimate costs them (models.threshold_store): every level of a
+    row in one LUTRAM word up to 64 levels; above, rows * levels words by the depth rule."""
+    return "lutram" if levels <= LINEAR_MAX_LEVELS else storage(rows_per_lane * levels)
 
 
 def window_rows(window: Window) -> int:
@@ -338,7 +344,8 @@ def plan_threshold(p: Planner, node: ir.Threshold) -> None:
     else:
         thr = node.thresholds.reshape(-1, levels)[rows]
         thresholds = Table(f"thr_{node.name}", by_lane(thr, lanes), table_type(thr, node.name),
-                           packed=_levels_packed(levels), banks=(1, lanes))  # fmt: skip
+                           packed=_levels_packed(levels), banks=(1, lanes),
+                           storage=_threshold_storage(levels, len(rows) // lanes))  # fmt: skip
         p.add(Thresholding(node.name, node.name, port.stream, s, p.numel(node.output), len(rows), levels, thresholds,
                            negate, int(node.base)))  # fmt: skip
     p.publish(node.output, Port(s, port.order))

@@ -1,4 +1,5 @@
-"""Constant tables: the narrowest type of their values, and when thresholds compare in parallel."""
+"""Constant tables: the narrowest type of their values, when thresholds compare in parallel, and which memory
+a table is bound to (the estimate costs the same choice: fpgaq.estimate.models.memory)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from fpgaq.ir.types import IntType
 
 MAX_CONST_BITS = 63
 LINEAR_MAX_LEVELS = 64  # up to 64 threshold levels compare in parallel, above that a binary search
+LUTRAM_MAX_DEPTH = 128  # FINN's internal_embedded rule: at most 128 words per memory in LUTRAM, deeper in BRAM
+
+
+def storage(depth: int) -> str:
+    """The memory a table of `depth` words per memory is bound to: "lutram" or "bram"."""
+    return "lutram" if depth <= LUTRAM_MAX_DEPTH else "bram"
 
 
 def table_type(values: np.ndarray, what: str) -> IntType:

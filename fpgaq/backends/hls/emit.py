@@ -96,6 +96,8 @@ def table_pragmas(t: Table) -> list[str]:
             pragmas.append(f"ARRAY_PARTITION variable = {t.name} complete dim = {dim}")
         else:  # refused by the plan lint before any file is written (fpgaq.plan.lint)
             pragmas.append(f"ARRAY_PARTITION variable = {t.name} cyclic factor = {factor} dim = {dim}")
+    if t.storage is not None:  # the memory the estimate costs, not the tool's choice
+        pragmas.append(f"BIND_STORAGE variable = {t.name} type = rom_1p impl = {t.storage}")
     return pragmas
 
 
