@@ -231,6 +231,7 @@ class Mvu(Kernel):
     outer: IntType
     activation: FusedThreshold | FusedRequant | None
     depthwise: bool = False  # a vector-vector unit: words of PE x SIMD, lane p reads elements s * PE + p
+    bipolar: bool = False  # weights +-1 stored as one bit each (1: +1, 0: -1), a product is +x or -x
     kind = "mvu"
 
     @property

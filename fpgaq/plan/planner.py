@@ -206,13 +206,16 @@ class Planner:
         inner, outer = self._accumulator_types(node, weight_rows, simd)
         activation, out_tensor = self._activation(node)
         out_elem = self.graph.tensors[out_tensor].dtype
+        bipolar = w.size > 0 and bool(np.all(np.abs(w) == 1))  # +-1 weights: one bit each, a sign per product
+        if bipolar:
+            w = (w > 0).astype(np.int64)
         weights = Table(f"w_{node.name}", w, table_type(w, node.name), packed=(2,), storage=storage(w.shape[0]))
         bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
         biases = Table(f"b_{node.name}", by_lane(bias, pe), table_type(bias, node.name), banks=(1, pe))
         s = self.stream(out_elem, pe, nv * oc)
         ident = self.layer_id(node.name)
         mvu = Mvu(f"{node.name}_mvu", node.name, ident, port_in.stream, s, nv, groups, kg, ocg, simd, pe, weights,
-                  biases, inner, outer, activation, depthwise)  # fmt: skip
+                  biases, inner, outer, activation, depthwise, bipolar)  # fmt: skip
         self.add(mvu)
         self.publish(out_tensor, Port(s, out_order))
 

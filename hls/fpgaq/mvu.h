@@ -11,6 +11,8 @@
 // (finn-hlslib's inputBuf): one buffer access per cycle, a write or a read.
 // Depthwise (C::dw, FINN's vector-vector unit): G blocks of PE channels, NF = 1, words of IN_W = PE * SIMD
 // elements, element s * PE + p being kernel position s of the block's channel p, used by lane p only.
+// Bipolar layers (C::bipolar) store each +-1 weight as one bit (1: +1, 0: -1): a product is the input or its
+// negation, no multiplier (FINN computes the same layers as XNOR-popcount).
 // Multi-stage accumulation: the SIMD products of one fold are summed in TS (the inner width, from the exact
 // range of one tile of weights), then added to the running accumulator TA (the outer width, from the exact
 // range of every prefix of tiles, bias included). Both widths come from fpgaq.bounds, so neither overflows;
@@ -64,8 +66,13 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                 const TI xs = x.v[C::dw ? s * PE + p : s];  // a depthwise lane reads only its own channel
-                tile += w[fold][p * SIMD + s] * xs;
-                FPGAQ_SHADOW(tile_exact += (long long)w[fold][p * SIMD + s] * (long long)xs;)
+                const typename C::weight_t ws = w[fold][p * SIMD + s];
+                if (C::bipolar) {
+                    tile += ws ? TS(xs) : TS(-TS(xs));  // a +-1 weight of one bit: the input or its negation
+                } else {
+                    tile += ws * xs;
+                }
+                FPGAQ_SHADOW(tile_exact += (C::bipolar ? (ws ? 1LL : -1LL) : (long long)ws) * (long long)xs;)
                 FPGAQ_CHECK(tile, tile_exact, C::id, f * PE + p);
             }
             TA sum = (sf == 0) ? TA(bias[p][f]) : acc[p];

@@ -91,3 +91,16 @@ def test_sixteen_bit_outputs_become_a_requantizer(exported):
     assert isinstance(mvu.activation, kernels.FusedRequant) and mvu.activation.levels == 65535
     last = next(k for k in est["kernels"] if k["kernel"] == "mvu" and k["layer"] == "dense3")
     assert last["lut"] < 20_000 and last["cycles"] == mvu.folds
+
+
+def test_bipolar_weights_take_one_bit(exported):
+    """+-1 weights are stored as one bit each (1: +1, 0: -1) and costed so; the C-simulation of this model is
+    bit-exact (tests/hls/test_csim_exact.py), so the sign-per-product path is checked end to end."""
+    graph, _, plan, est = _estimate(exported, "conv1d_bipolar")
+    mvus = {k.layer: k for k in plan.kernels if isinstance(k, kernels.Mvu)}
+    first = next(n for n in graph.nodes if n.op == "Conv")
+    assert set(np.unique(first.weight)) == {-1, 1}
+    w = mvus[first.name].weights
+    assert mvus[first.name].bipolar and (w.elem.bits, w.elem.signed) == (1, False)
+    assert set(np.unique(w.values)) <= {0, 1}
+    assert not any(m.bipolar for name, m in mvus.items() if name != first.name)  # 8-bit and 4-bit layers

@@ -129,7 +129,7 @@ def _window(w: k.Window) -> dict:
 
 def _mvu(m: k.Mvu):
     ints = dict(id=m.ident, nv=m.vectors, g=m.groups, kg=m.k, ocg=m.oc, simd=m.simd, pe=m.pe, in_w=m.inp.width,
-                dw=int(m.depthwise))  # fmt: skip
+                dw=int(m.depthwise), bipolar=int(m.bipolar))  # fmt: skip
     types = dict(in_t=ctype(m.inp.elem), weight_t=table_type(m.weights), bias_t=table_type(m.bias),
                  inner_t=ctype(m.inner), outer_t=ctype(m.outer), out_t=ctype(m.out.elem))  # fmt: skip
     args = [m.inp.name, m.out.name, m.weights.name, m.bias.name]
