@@ -86,10 +86,6 @@ class Window:
         return Window(c, h, w, *kernel, *strides, *dilations, pads[0], pads[1], out_shape[1], out_shape[2])
 
     @property
-    def dilated(self) -> bool:
-        return self.dh > 1 or self.dw > 1
-
-    @property
     def is_global(self) -> bool:
         """The window is the whole frame (one output pixel, no padding): a running reduction, no buffer."""
         return (self.kh, self.kw, self.oh, self.ow, self.pt, self.pl) == (self.h, self.w, 1, 1, 0, 0)

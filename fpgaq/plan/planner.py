@@ -8,7 +8,6 @@ weights are laid out for PE/SIMD folding. One rule per IR op (RULES); the result
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +15,7 @@ import numpy as np
 from fpgaq.bounds import tiled_ranges
 from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
-from fpgaq.passes.clip_thresholds import input_ranges
-from fpgaq.plan import layout, requant, widths
+from fpgaq.plan import layout, widths
 from fpgaq.plan.kernels import (
     Add,
     Boundary,
@@ -41,6 +39,7 @@ from fpgaq.plan.kernels import (
     WidthConverter,
     Window,
 )
+from fpgaq.plan.requant import requantizer
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage, table_type
 
 SPATIAL = (ir.Conv, ir.MaxPool, ir.SumPool)
@@ -352,48 +351,6 @@ def plan_threshold(p: Planner, node: ir.Threshold) -> None:
         p.add(Thresholding(node.name, node.name, port.stream, s, p.numel(node.output), len(rows), levels, thresholds,
                            negate, int(node.base)))  # fmt: skip
     p.publish(node.output, Port(s, port.order))
-
-
-@dataclass(frozen=True)
-class Requantizer:
-    """An exact requantizer for the rows of a threshold: per-row multiplier and offset, one shift, and the type
-    of mult * y + offset over the input range."""
-
-    mult: np.ndarray
-    offset: np.ndarray
-    shift: int
-    product: IntType
-
-
-_REQUANTIZERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def requantizer(graph: ir.Graph, node: ir.Threshold, rows: np.ndarray) -> Requantizer | None:
-    """The exact requantizer that replaces a threshold of more than 64 levels on the given rows, or None where
-    thresholds stay (64 levels or fewer: parallel comparators need no multiplier; or no affine form, e.g.
-    half-to-even ties on integer inputs). Derived once per threshold node and rows (fpgaq.plan.requant proves
-    every row) and cached, since the folding search plans a layer many times."""
-    levels = node.thresholds.shape[-1]
-    if levels <= LINEAR_MAX_LEVELS:
-        return None
-    cache = _REQUANTIZERS.setdefault(node, {})
-    key = rows.tobytes()
-    if key not in cache:
-        lead = node.thresholds.shape[:-1]
-        thr = node.thresholds.reshape(-1, levels)[rows]
-        sign = np.broadcast_to(node.sign, lead).reshape(-1)[rows]
-        lo, hi = (np.broadcast_to(r, lead).reshape(-1)[rows] for r in input_ranges(graph, node))
-        found = requant.derive_table(thr, sign, lo, hi)
-        if found is None:
-            cache[key] = None
-        else:
-            ys = [(int(a), int(b)) if v >= 0 else (-int(b), -int(a)) for v, a, b in zip(sign, lo, hi, strict=True)]
-            # the kernel converts m and b to the product type before it multiplies: it holds them too
-            values = [v for m, b, (ylo, yhi) in zip(found.mult.tolist(), found.offset.tolist(), ys, strict=True)
-                      for v in (m, b, m * ylo, m * yhi, m * ylo + b, m * yhi + b)]  # fmt: skip
-            product = IntType.for_range(min(values), max(values))
-            cache[key] = Requantizer(found.mult, found.offset, found.shift, product)
-    return cache[key]
 
 
 def _lane_table(name: str, values: np.ndarray, lanes: int, what: str) -> Table:

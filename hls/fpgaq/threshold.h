@@ -50,35 +50,13 @@ unsigned requantized(const TM& m, const TB& b, bool negate, const TX& x) {
     return q < 0 ? 0u : (q > L ? (unsigned)L : (unsigned)q);
 }
 
-// Standalone thresholding of a stream of NUM elements, WIN per word: element p uses row p mod ROWS (ROWS a
-// multiple of WIN), so lane e of word i uses row (i mod RPL) * WIN + e, stored at t[e][i mod RPL].
-// C: num, win, rpl (rows per lane), levels, in_t, thr_t, out_t; base.
-template <typename C>
-void threshold(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
-               const typename C::thr_t t[C::win][C::rpl][C::levels], const bool negate[C::win][C::rpl]) {
-    typedef typename C::in_t TI;
-    typedef typename C::out_t TO;
-    const int WIN = C::win, RPL = C::rpl, L = C::levels;
-    int r = 0;
-    for (int i = 0; i < C::num / WIN; i++) {
-#pragma HLS PIPELINE II = 1
-        const Vec<TI, WIN> word = in.read();
-        Vec<TO, WIN> result;
-        for (int e = 0; e < WIN; e++) {
-#pragma HLS UNROLL
-            result.v[e] = TO(C::base + (int)crossed<L>(t[e][r], negate[e][r], word.v[e]));
-        }
-        r = r + 1 == RPL ? 0 : r + 1;
-        out.write(result);
-    }
-}
-
-// Standalone requantizer: the threshold kernel's stream and table layout, a multiplier per lane.
-// C: num, win, rpl, levels, shift, base, in_t, mult_t, offset_t, prod_t, out_t.
-template <typename C>
-void requantize(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
-                const typename C::mult_t m[C::win][C::rpl], const typename C::offset_t b[C::win][C::rpl],
-                const bool negate[C::win][C::rpl]) {
+// The loop of the standalone threshold and requantizer kernels: a stream of NUM elements, WIN per word;
+// element p uses row p mod ROWS (ROWS a multiple of WIN), so lane e of word i uses row (i mod RPL) * WIN + e,
+// stored at [e][i mod RPL] of every table. count(e, r, x) is the level count of lane e at row r.
+template <typename C, typename Count>
+void lanes_body(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
+                const Count& count) {
+#pragma HLS INLINE
     typedef typename C::in_t TI;
     typedef typename C::out_t TO;
     const int WIN = C::win, RPL = C::rpl;
@@ -89,13 +67,53 @@ void requantize(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec
         Vec<TO, WIN> result;
         for (int e = 0; e < WIN; e++) {
 #pragma HLS UNROLL
-            const unsigned count = requantized<C::shift, C::levels, typename C::prod_t>(m[e][r], b[e][r], negate[e][r],
-                                                                                         word.v[e]);
-            result.v[e] = TO(C::base + (int)count);
+            result.v[e] = TO(C::base + (int)count(e, r, word.v[e]));
         }
         r = r + 1 == RPL ? 0 : r + 1;
         out.write(result);
     }
+}
+
+// Built inside the process from its table arguments (never passed into a dataflow process) and inlined.
+template <typename C>
+struct LaneThresholds {
+    const typename C::thr_t (*t)[C::rpl][C::levels];
+    const bool (*negate)[C::rpl];
+    template <typename TX>
+    unsigned operator()(int e, int r, const TX& x) const {
+#pragma HLS INLINE
+        return crossed<C::levels>(t[e][r], negate[e][r], x);
+    }
+};
+
+template <typename C>
+struct LaneRequantizer {
+    const typename C::mult_t (*m)[C::rpl];
+    const typename C::offset_t (*b)[C::rpl];
+    const bool (*negate)[C::rpl];
+    template <typename TX>
+    unsigned operator()(int e, int r, const TX& x) const {
+#pragma HLS INLINE
+        return requantized<C::shift, C::levels, typename C::prod_t>(m[e][r], b[e][r], negate[e][r], x);
+    }
+};
+
+// Standalone thresholding. C: num, win, rpl (rows per lane), levels, base, in_t, thr_t, out_t.
+template <typename C>
+void threshold(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
+               const typename C::thr_t t[C::win][C::rpl][C::levels], const bool negate[C::win][C::rpl]) {
+    const LaneThresholds<C> count = {t, negate};
+    lanes_body<C>(in, out, count);
+}
+
+// Standalone requantizer: the threshold kernel's stream and table layout, a multiplier per lane.
+// C: num, win, rpl, levels, shift, base, in_t, mult_t, offset_t, prod_t, out_t.
+template <typename C>
+void requantize(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec<typename C::out_t, C::win> >& out,
+                const typename C::mult_t m[C::win][C::rpl], const typename C::offset_t b[C::win][C::rpl],
+                const bool negate[C::win][C::rpl]) {
+    const LaneRequantizer<C> count = {m, b, negate};
+    lanes_body<C>(in, out, count);
 }
 
 }  // namespace fpgaq
