@@ -30,7 +30,8 @@ def _fail(message: str, status: int = 2):
 
 
 def _user_errors(fn):
-    """Turn FpgaqError into one line `error: ...` on stderr and exit 2 (a traceback only with --debug)."""
+    """Turn FpgaqError into one line `error: ...` on stderr and exit 2 (3 for a finding about the design, such as
+    a deadlock; a traceback only with --debug)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -39,7 +40,7 @@ def _user_errors(fn):
         except FpgaqError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            _fail(str(exc))
+            _fail(str(exc), getattr(exc, "exit_code", 2))
         except OSError as exc:  # the file system refused: permissions, a full disk, a read-only folder
             if exc.filename is None or click.get_current_context().find_root().params.get("debug"):
                 raise
@@ -149,8 +150,14 @@ def inspect(model: str) -> None:
     metavar="N|max",
     help="Choose PE/SIMD per layer to reach N frames/s with the least resources ('max': the fastest that fits).",
 )
+@click.option(
+    "--fifo-depth",
+    type=click.IntRange(2, 1 << 20),
+    default=None,
+    help="Force every stream FIFO to this depth (experiments; default: sized by the timed dataflow simulation).",
+)
 @_user_errors
-def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps) -> None:
+def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth) -> None:
     """Generate the HLS project for MODEL, compile its C-simulation, estimate it and write report.json/.html."""
     from fpgaq.pipeline import build as run_build
     from fpgaq.plan.folding import read_folding_file
@@ -166,6 +173,7 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         force=force,
         check_overflow=check_overflow,
         target_fps=target_fps,
+        fifo_depth=fifo_depth,
     )
     board = report["board"]
     title = terminal(f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)")
@@ -232,6 +240,43 @@ def csim(build_dir, input_file, output_file, labels_file) -> None:
         accuracy = record_accuracy(build_dir, y, labels, source=Path(input_file).name)
         where = terminal(build_dir)
         click.echo(f"accuracy {accuracy:.4f} on {len(y)} samples; recorded in {where}/report.json and report.html")
+
+
+@main.command()
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("--input", "input_file", required=True, type=click.Path(dir_okay=False),
+              help="X.npy: float32, the model's input layout, batch first.")  # fmt: skip
+@click.option("--output", "output_file", required=True, type=click.Path(dir_okay=False),
+              help="Y.npy: float32 outputs of the simulated design.")  # fmt: skip
+@click.option("--frames", type=click.IntRange(1, 1 << 20), default=None,
+              help="Frames to simulate, cycling through X's samples (default: one per sample).")  # fmt: skip
+@_user_errors
+def simulate(build_dir, input_file, output_file, frames) -> None:
+    """Run BUILD_DIR's kernels concurrently over FIFOs at the depths its top declares, cycle by cycle; write Y.npy
+    and the cycles, latency, stalls and FIFO occupancies into report.json. Exit 3 on a deadlock."""
+    from fpgaq.npyfile import read_npy
+    from fpgaq.outdir import refuse_overwrite, write_atomic
+    from fpgaq.simulate import simulate as run_simulation
+
+    refuse_overwrite(output_file, (input_file,), "--output")
+    x = read_npy(input_file, "--input")
+    y, section = run_simulation(build_dir, x, frames, source=Path(input_file).name)
+    buffer = io.BytesIO()
+    np.save(buffer, y)
+    write_atomic(Path(output_file), buffer.getvalue())
+    est = section["estimate"]
+    latency = section["latency_cycles"]
+    interval = section["cycles_per_frame"]
+    steady = (
+        f"{interval:,} cycles per frame in steady state (estimate {est['cycles_per_frame']:,})"
+        if interval is not None
+        else "steady state not measured (simulate at least 2 frames)"
+    )
+    click.echo(
+        f"{section['frames']} frames simulated: {steady}; first-frame latency {latency:,} cycles "
+        f"(estimate {est['latency_cycles']:,}); outputs equal to the C-simulation"
+    )
+    click.echo(f"{len(y)} samples -> {terminal(output_file)}; updated {terminal(build_dir)}/report.json and report.html")
 
 
 @main.command()

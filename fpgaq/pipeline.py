@@ -19,6 +19,7 @@ DIR/.fpgaq-build  the manifest of what fpgaq wrote (fpgaq.outdir), written last
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -47,6 +48,7 @@ from fpgaq.report.layers import layer_rows, totals
 from fpgaq.report.model import Report
 
 MAX_TABLE_VALUES = 1 << 24  # constant table entries one build may hold (docs/robustness.md)
+MAX_FIFO_DEPTH = 1 << 20  # words; --fifo-depth beyond this is a typo, not an experiment
 MIN_CLOCK_NS, MAX_CLOCK_NS = 1.0, 1000.0
 
 
@@ -179,6 +181,20 @@ def host(graph: ir.Graph, plan_: Plan) -> dict:
     }
 
 
+def stream_table(plan_: Plan, depths: dict[str, int]) -> dict:
+    """report.json's FIFOs: name -> depth, word bits, and the kernels that write and read it."""
+    table = {s.name: {"depth": depths.get(s.name, 2), "bits": s.bits, "writer": None, "reader": None}
+             for s in plan_.streams}  # fmt: skip
+    for kernel in plan_.kernels:
+        for s in kernel.outputs():
+            if s.name in table:
+                table[s.name]["writer"] = kernel.name
+        for s in kernel.inputs():
+            if s.name in table:
+                table[s.name]["reader"] = kernel.name
+    return table
+
+
 def axis_json(b) -> dict:
     """What the host needs to pack and unpack AXI-Stream words (fpgaq.host.pack_words / unpack_words)."""
     return {
@@ -243,11 +259,15 @@ def build(
     check_overflow: bool = False,
     target_fps: float | str | None = None,
     backend: str = "hls",
+    fifo_depth: int | None = None,
 ) -> Report:
     """Every stage into the folder `out`; returns the report (also written to DIR/report.json).
 
     target_fps: a frame rate to reach with the least resources, or "max" for the fastest folding that fits the
     board (fpgaq.estimate.search); `folding` still overrides single layers. None: the default folding.
+
+    fifo_depth forces every stream FIFO to that depth (experiments); None sizes each with the timed dataflow
+    simulation (fpgaq.backends.hls.timed): the smallest depth that keeps full throughput without deadlock.
 
     check_overflow compiles an instrumented C-simulation: every accumulator is shadowed by an exact sum and the
     first value that does not fit its declared width makes the run fail, naming the layer and channel.
@@ -259,7 +279,7 @@ def build(
     model = Path(model)
     graph = load(model)
     return build_graph(graph, target, out, model.name, folding=folding, force=force, check_overflow=check_overflow,
-                       target_fps=target_fps, model_file=model)  # fmt: skip
+                       target_fps=target_fps, model_file=model, fifo_depth=fifo_depth)  # fmt: skip
 
 
 def build_graph(
@@ -273,14 +293,17 @@ def build_graph(
     check_overflow: bool = False,
     target_fps: float | str | None = None,
     model_file: Path | None = None,
+    fifo_depth: int | None = None,
 ) -> Report:
     """build() from a lowered graph (target: a Target, or a board name at its default clock)."""
     target = Target.of(target) if isinstance(target, str) else target
+    if fifo_depth is not None and not (isinstance(fifo_depth, int) and 2 <= fifo_depth <= MAX_FIFO_DEPTH):
+        raise FpgaqError(f"--fifo-depth must be an integer from 2 to {MAX_FIFO_DEPTH}, not {fifo_depth!r}")
     check_size(graph)
     folded = fold(graph, target, folding, target_fps)
     plan_ = plan(graph, folded)
     return build_plan(graph, folded, plan_, target, out, model_name, force=force, check_overflow=check_overflow,
-                      model_file=model_file)  # fmt: skip
+                      model_file=model_file, fifo_depth=fifo_depth)  # fmt: skip
 
 
 def build_plan(
@@ -294,6 +317,7 @@ def build_plan(
     force: bool = False,
     check_overflow: bool = False,
     model_file: Path | None = None,
+    fifo_depth: int | None = None,
 ) -> Report:
     """Estimate, emit, compile and report a plan into the folder `out` (tests pass plans they changed)."""
     problem = outdir.tool_path_problem(Path(out).resolve())
@@ -303,20 +327,32 @@ def build_plan(
     lint_warnings = check_plan(plan_)  # a kernel that would miss its II: refused, or warned about and counted
     if lint_warnings:
         target = Target(target.board, target.clock_ns, target.backend, target.warnings + tuple(lint_warnings))
-    cost = estimate(plan_, target)
-    fit = check_fits(graph, cost, target.board, target.clock_ns)  # exit 2 when not even the slowest folding fits
-    if fit:
-        target = Target(target.board, target.clock_ns, target.backend, target.warnings + (fit,))
-    result = report(graph, folding, plan_, target, model_name, cost, check_overflow)
-    files = emit(plan_, target, model_name)
+    check_fits(graph, estimate(plan_, target), target.board, target.clock_ns)  # exit 2 before any compile
     backend = get_backend(target.backend)
     with outdir.rewrite(out, force) as stage:
-        for name, content in files.items():
+        for name, content in emit(plan_, target, model_name).items():
             write_atomic(stage / name, content)
         write_atomic(stage / "host.json", json.dumps(host(graph, plan_), indent=1, sort_keys=True) + "\n")
         if model_file is not None:
             copy_model(model_file, stage)
         with progress.step("compiling the C-simulation (g++)"):
             compiled = backend.compile(stage, check_overflow)
+        if fifo_depth is None:
+            with progress.step("sizing the FIFOs (timed dataflow simulation)"):
+                depths, sizing = backend.size_fifos(compiled, plan_)
+            fifos = {"sized_by": "timed simulation", "steady_cycles_per_frame": sizing["interval"],
+                     "runs": sizing["runs"]}  # fmt: skip
+        else:
+            depths = {s.name: fifo_depth for s in plan_.streams}
+            fifos = {"sized_by": "--fifo-depth"}
+        fifos["streams"] = stream_table(plan_, depths)
+        plan_ = dataclasses.replace(plan_, depths=depths)
+        cost = estimate(plan_, target)  # with the FIFOs at their depths
+        fit = check_fits(graph, cost, target.board, target.clock_ns)
+        if fit:
+            target = Target(target.board, target.clock_ns, target.backend, target.warnings + (fit,))
+        result = report(graph, folding, plan_, target, model_name, cost, check_overflow).replace(fifos=fifos)
+        for name, content in emit(plan_, target, model_name).items():  # the top with its FIFO depths
+            write_atomic(stage / name, content)
         write_report(stage, result)
     return result.replace(compiled=compiled)

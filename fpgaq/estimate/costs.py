@@ -55,10 +55,19 @@ def _threshold(t: k.Thresholding) -> Cost:
     )
 
 
-def _swg(s: k.SlidingWindow) -> Cost:
+def _swg_geometry(s: k.SlidingWindow) -> dict:
     w = s.window
-    return models.swg(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, sh=w.sh, dh=w.dh, pt=w.pt, oh=w.oh, ow=w.ow,
-                      simd=s.out.width, bits=s.inp.elem.bits, rows=s.rows)  # fmt: skip
+    return dict(c=w.c, h=w.h, w=w.w, kh=w.kh, kw=w.kw, sh=w.sh, dh=w.dh, pt=w.pt, oh=w.oh, ow=w.ow, simd=s.out.width,
+                rows=s.rows)  # fmt: skip
+
+
+def swg_timing(s: k.SlidingWindow) -> models.SwgSchedule:
+    """When a window generator reads and writes (the latency model of fpgaq.estimate.plan_costs)."""
+    return models.swg_timing(**_swg_geometry(s))
+
+
+def _swg(s: k.SlidingWindow) -> Cost:
+    return models.swg(**_swg_geometry(s), bits=s.inp.elem.bits)
 
 
 def _pool(p: k.MaxPool | k.SumPool) -> Cost:
@@ -108,6 +117,6 @@ def kernel_cost(kernel: k.Kernel) -> Cost:
     return cost(kernel)
 
 
-def stream_cost(stream: k.Stream) -> Cost:
-    """The FIFO of one stream."""
-    return models.fifo(bits=stream.bits)
+def stream_cost(stream: k.Stream, depth: int) -> Cost:
+    """The FIFO of one stream at its depth."""
+    return models.fifo(bits=stream.bits, depth=depth)

@@ -26,8 +26,9 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
-from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage
+from fpgaq.plan.tables import LINEAR_MAX_LEVELS, fifo_storage, storage
 
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words
 DSP_MIN_OPERAND_BITS = 5  # [ours] a product goes to a DSP48 when both operands have at least 5 bits
@@ -199,11 +200,11 @@ def requant(*, rows_per_lane: int, lanes: int, in_bits: int, mult_bits: int, off
 
 @functools.lru_cache(maxsize=65536)
 def swg_schedule(*, h: int, oh: int, sh: int, pt: int, span: int, rows: int, row_words: int, out_row_words: int):
-    """(cycles per frame, cycle of the first window word) of the line-buffer window generator (hls/fpgaq/swg.h),
-    replaying its loop one phase at a time: every cycle it reads an input word if the row it fills is free
-    (rows_in < first + rows) and writes a window word if output row oh's last row is in (rows_in >= need);
-    both conditions change only when a row completes, so O(H + OH) phases give the exact count [ours]."""
-    cycles, first_word = 0, None
+    """SwgSchedule of the line-buffer window generator (hls/fpgaq/swg.h), replaying its loop one phase at a time:
+    every cycle it reads an input word if the row it fills is free (rows_in < first + rows) and writes a window
+    word if output row oh's last row is in (rows_in >= need); both conditions change only when a row completes,
+    so O(H + OH) phases give the exact count [ours]."""
+    cycles, first_word, read_first, last_read = 0, None, 0, 0
     rows_in = filled = done = written = 0
     while rows_in < h or done < oh:
         top = done * sh - pt
@@ -214,17 +215,32 @@ def swg_schedule(*, h: int, oh: int, sh: int, pt: int, span: int, rows: int, row
             raise AssertionError("the window generator's schedule stalls")  # the rows invariant forbids it
         step = min(row_words - filled if reading else row_words, out_row_words - written if writing else out_row_words)
         if writing and first_word is None:
-            first_word = cycles
+            first_word, read_first = cycles, rows_in * row_words + filled
         cycles += step
         if reading:
             filled += step
             if filled == row_words:
                 filled, rows_in = 0, rows_in + 1
+            last_read = cycles
         if writing:
             written += step
             if written == out_row_words:
                 written, done = 0, done + 1
-    return cycles, first_word or 0
+    return SwgSchedule(cycles, first_word or 0, read_first, last_read)
+
+
+class SwgSchedule(NamedTuple):
+    cycles: int  # per frame, input always there
+    first_word: int  # the cycle of the first window word
+    read_first: int  # input words read before it
+    last_read: int  # the cycle after the last input word is read (the rest only writes)
+
+
+def swg_timing(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, rows) -> SwgSchedule:
+    """The schedule of one window generator (swg_schedule) from its geometry."""
+    words_per_pixel = c // simd
+    return swg_schedule(h=h, oh=oh, sh=sh, pt=pt, span=(kh - 1) * dh + 1, rows=rows, row_words=w * words_per_pixel,
+                        out_row_words=ow * kh * kw * words_per_pixel)
 
 
 def swg(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, bits, rows) -> Cost:
@@ -233,10 +249,8 @@ def swg(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, bits, rows) -> Cost:
     cycle; cycles from swg_schedule (filling overlaps emitting). The memory grows with the image width, not its
     area. 300 LUTs base [FINN ConvolutionInputGenerator_rtl]; the padding multiplexer per lane, position counters
     and flip-flops [ours]."""
-    words_per_pixel = c // simd
-    cycles, _ = swg_schedule(h=h, oh=oh, sh=sh, pt=pt, span=(kh - 1) * dh + 1, rows=rows,
-                             row_words=w * words_per_pixel, out_row_words=ow * kh * kw * words_per_pixel)  # fmt: skip
-    buffer = memory(rows * w * words_per_pixel, simd * bits)
+    cycles = swg_timing(c=c, h=h, w=w, kh=kh, kw=kw, sh=sh, dh=dh, pt=pt, oh=oh, ow=ow, simd=simd, rows=rows).cycles
+    buffer = memory(rows * w * (c // simd), simd * bits)
     return Cost(
         cycles=cycles,
         lut=300 + buffer.lut + simd * bits + 120,
@@ -307,9 +321,17 @@ def reorder(*, num: int, bits: int) -> Cost:
     return Cost(cycles=2 * num, lut=40 + buf.lut + perm.lut, ff=2 * bits + 40, bram18=buf.bram18 + perm.bram18)
 
 
-def fifo(*, bits: int) -> Cost:
-    """A depth-2 stream FIFO between kernels: two registers of the word and a little control [ours]."""
-    return Cost(lut=math.ceil(bits / 2) + 4, ff=2 * bits + 4)
+def fifo(*, bits: int, depth: int = 2) -> Cost:
+    """A stream FIFO of `depth` words, bound as fpgaq.plan.tables.fifo_storage says: depth 2 is two registers of
+    the word and a little control [ours]; SRL FIFOs take one SRLC32E per bit and 32 words [UG474] and a read
+    register; block RAM FIFOs the tables' BRAM18 count and their pointers [FINN StreamingFIFO estimates]."""
+    kind = fifo_storage(depth)
+    if kind is None:
+        return Cost(lut=math.ceil(bits / 2) + 4, ff=2 * bits + 4)
+    pointers = 2 * max(1, math.ceil(math.log2(depth)))
+    if kind == "srl":
+        return Cost(lut=bits * math.ceil(depth / 32) + pointers + 4, ff=bits + pointers + 4)
+    return Cost(lut=2 * pointers + 8, ff=bits + 2 * pointers + 8, bram18=bram18(depth, bits))
 
 
 CONTROL = Cost(lut=300, ff=400)  # [ours] AXI4-Lite control slave and dataflow handshakes of the top level

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from fpgaq.ir.types import IntType
+from fpgaq.plan.tables import FIFO_REGISTERS
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,10 @@ class Plan:
     fused: dict  # dot-product layer -> the threshold layer fused into it
     layer_ids: tuple[str, ...]  # kernel ident -> layer name (overflow reports)
     accumulators: dict  # dot-product layer -> {"inner_bits", "outer_bits", "tiled"} as built
+    depths: dict = field(default_factory=dict)  # stream name -> FIFO depth (fpgaq build sizes them); else 2
+
+    def depth(self, stream: str) -> int:
+        return self.depths.get(stream, FIFO_REGISTERS)
 
     @property
     def tables(self) -> tuple[Table, ...]:

@@ -18,6 +18,18 @@ def storage(depth: int) -> str:
     return "lutram" if depth <= LUTRAM_MAX_DEPTH else "bram"
 
 
+FIFO_REGISTERS = 2  # Vitis's default stream depth: a pair of registers, no memory
+FIFO_SRL_MAX_DEPTH = 128  # deeper stream FIFOs go to block RAM (the tables' LUTRAM rule)
+
+
+def fifo_storage(depth: int) -> str | None:
+    """The memory a stream FIFO of `depth` words is bound to: None (registers, Vitis's own choice at depth 2),
+    "srl" (shift-register LUTs) or "bram"."""
+    if depth <= FIFO_REGISTERS:
+        return None
+    return "srl" if depth <= FIFO_SRL_MAX_DEPTH else "bram"
+
+
 def table_type(values: np.ndarray, what: str) -> IntType:
     """The narrowest integer type of a constant table (holding 0, so an all-positive table stays unsigned)."""
     lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)

@@ -19,6 +19,7 @@ void add(hls::stream<Vec<typename C::a_t, C::win> >& a, hls::stream<Vec<typename
     const typename C::m1_t m1 = C::m1;
     for (int i = 0; i < NUM / WIN; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         Vec<TA, WIN> x = a.read();
         Vec<TB, WIN> y = b.read();
         Vec<TO, WIN> z;
@@ -40,6 +41,7 @@ void fork2(hls::stream<Vec<typename C::elem_t, C::win> >& in, hls::stream<Vec<ty
     const int WIN = C::win;
     for (int i = 0; i < C::words; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         Vec<T, WIN> word = in.read();
         out0.write(word);
         out1.write(word);

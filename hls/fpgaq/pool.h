@@ -33,6 +33,7 @@ void maxpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in, hls::stream<Vec<
     int ih0 = -P::pt, iw0 = -P::pl, ih = -P::pt, iw = -P::pl;
     for (int i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         const Vec<TI, L> word = in.read();
         const bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
         Vec<TO, L> result;
@@ -87,6 +88,7 @@ void sumpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in, hls::stream<Vec<
     int k = 0, g = 0;
     for (int i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         const Vec<TI, L> word = in.read();
         Vec<TO, L> result;
         for (int e = 0; e < L; e++) {
@@ -124,6 +126,7 @@ void global_maxpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in,
     int g = 0, pixel = 0;
     for (int i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         const Vec<TI, L> word = in.read();
         Vec<TO, L> result;
         for (int e = 0; e < L; e++) {
@@ -153,6 +156,7 @@ void global_sumpool(hls::stream<Vec<typename P::in_t, P::lanes> >& in,
     int g = 0, pixel = 0;
     for (int i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         const Vec<TI, L> word = in.read();
         Vec<TO, L> result;
         for (int e = 0; e < L; e++) {

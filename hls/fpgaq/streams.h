@@ -21,6 +21,7 @@ void dwc(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
     int taken = IN_W, filled = 0;
     for (int i = 0; i < NUM / STEP; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         if (taken == IN_W) {
             word = in.read();
             taken = 0;
@@ -49,6 +50,7 @@ void concat2(hls::stream<Vec<typename C::a_t, 1> >& in0, hls::stream<Vec<typenam
     for (int o = 0; o < OUTER; o++) {
         for (int i = 0; i < N0 + N1; i++) {
 #pragma HLS PIPELINE II = 1
+            FPGAQ_CYCLE();
             Vec<TO, 1> word;
             word.v[0] = i < N0 ? TO(in0.read().v[0]) : TO(in1.read().v[0]);
             out.write(word);
@@ -66,10 +68,12 @@ void reorder(hls::stream<Vec<typename C::elem_t, 1> >& in, hls::stream<Vec<typen
     T buf[NUM];
     for (int i = 0; i < NUM; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         buf[i] = in.read().v[0];
     }
     for (int i = 0; i < NUM; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         Vec<T, 1> word;
         word.v[0] = buf[perm[i]];
         out.write(word);
@@ -85,6 +89,7 @@ void unpack_axis(hls::stream<ap_uint<C::word> >& in, hls::stream<Vec<typename C:
     const int NUM = C::num, PACK = C::pack, BITS = C::bits, WORD = C::word;
     for (int i = 0; i < NUM / PACK; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         ap_uint<WORD> word = in.read();
         Vec<T, PACK> elements;
         for (int e = 0; e < PACK; e++) {
@@ -102,6 +107,7 @@ void pack_axis(hls::stream<Vec<typename C::elem_t, C::pack> >& in, hls::stream<a
     const int NUM = C::num, PACK = C::pack, BITS = C::bits, WORD = C::word;
     for (int i = 0; i < NUM / PACK; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         Vec<T, PACK> elements = in.read();
         ap_uint<WORD> word = 0;
         for (int e = 0; e < PACK; e++) {

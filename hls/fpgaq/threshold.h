@@ -16,6 +16,22 @@ namespace fpgaq {
 // warns about it).
 static const int LINEAR_MAX = 64;
 
+// The initiation interval of a loop that counts the crossings of L levels: 1 with parallel comparators; the binary
+// search's ceil(log2(L + 1)) dependent reads share the two ports of one memory.
+constexpr int bit_length(unsigned n) {
+    int bits = 0;
+    while (n) {
+        n >>= 1;
+        bits++;
+    }
+    return bits;
+}
+
+template <int L>
+struct Crossing {
+    static const int ii = L <= LINEAR_MAX ? 1 : (bit_length(L) + 1) / 2;
+};
+
 template <int L, typename TT, typename TX>
 unsigned crossed(const TT t[L], bool negate, const TX& x) {
 #pragma HLS INLINE
@@ -63,6 +79,7 @@ void lanes_body(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec
     int r = 0;
     for (int i = 0; i < C::num / WIN; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLES(Count::ii);
         const Vec<TI, WIN> word = in.read();
         Vec<TO, WIN> result;
         for (int e = 0; e < WIN; e++) {
@@ -77,6 +94,7 @@ void lanes_body(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec
 // Built inside the process from its table arguments (never passed into a dataflow process) and inlined.
 template <typename C>
 struct LaneThresholds {
+    static const int ii = Crossing<C::levels>::ii;
     const typename C::thr_t (*t)[C::rpl][C::levels];
     const bool (*negate)[C::rpl];
     template <typename TX>
@@ -88,6 +106,7 @@ struct LaneThresholds {
 
 template <typename C>
 struct LaneRequantizer {
+    static const int ii = 1;
     const typename C::mult_t (*m)[C::rpl];
     const typename C::offset_t (*b)[C::rpl];
     const bool (*negate)[C::rpl];

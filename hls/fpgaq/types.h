@@ -52,8 +52,10 @@ inline void check_fits(const T& stored, long long exact, int layer, int channel)
     }
 }
 
-// Cycle instrumentation (tests of the estimator's schedules): FPGAQ_CYCLE() counts one iteration of a
-// data-dependent pipelined loop (one cycle at II = 1) when compiled with -DFPGAQ_COUNT_CYCLES.
+// Cycle instrumentation: FPGAQ_CYCLES(n) starts one iteration of a pipelined loop at initiation interval n (every
+// pipelined loop of the library starts with it). In synthesis it is nothing. In fpgaq's C-simulation (its own
+// hls_stream.h, lib/sim) it advances the calling kernel's clock in a timed simulation; with
+// -DFPGAQ_COUNT_CYCLES it also counts cycles (tests of the estimator's schedules).
 inline long long& cycle_count() {
     static long long count = 0;
     return count;
@@ -62,10 +64,23 @@ inline long long& cycle_count() {
 }  // namespace fpgaq
 
 #ifdef FPGAQ_COUNT_CYCLES
-#define FPGAQ_CYCLE() (++fpgaq::cycle_count())
+#define FPGAQ_COUNTED(n) (fpgaq::cycle_count() += (n))
 #else
-#define FPGAQ_CYCLE()
+#define FPGAQ_COUNTED(n) ((void)0)
 #endif
+
+// The dataflow region of the generated top: FPGAQ_PROCESS(name, call) is the call (synthesis, plain
+// C-simulation) or starts it as a thread of the timed simulation; FPGAQ_JOIN() ends the region.
+#ifdef FPGAQ_SIM_H
+#define FPGAQ_CYCLES(n) (fpgaq::sim::tick(n), FPGAQ_COUNTED(n))
+#define FPGAQ_PROCESS(name, ...) fpgaq::sim::process(#name, [&]() { __VA_ARGS__; });
+#define FPGAQ_JOIN() fpgaq::sim::join();
+#else
+#define FPGAQ_CYCLES(n) FPGAQ_COUNTED(n)
+#define FPGAQ_PROCESS(name, ...) __VA_ARGS__;
+#define FPGAQ_JOIN()
+#endif
+#define FPGAQ_CYCLE() FPGAQ_CYCLES(1)
 
 #ifdef FPGAQ_CHECK_OVERFLOW
 #define FPGAQ_SHADOW(statement) statement

@@ -140,7 +140,7 @@ def test_line_buffer_schedule_equals_its_cycle_by_cycle_replay(h, k, s, d, pt, p
     oh = (h + pt + pb - span) // s + 1
     geometry = dict(h=h, oh=oh, sh=s, pt=pt, span=span, rows=span + s, row_words=row_words,
                     out_row_words=ow * k * per_pixel)  # fmt: skip
-    cycles, first = models.swg_schedule(**geometry)
+    cycles, first, _, _ = models.swg_schedule(**geometry)
     assert cycles == _replay(**geometry)
     assert first == row_words * max(min(span - pt, h), 0)  # the first window waits for its last row only
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
 from fpgaq.backends.hls.emit import deploy_scripts, render
 from fpgaq.backends.hls.lint import check_sources
+from fpgaq.backends.hls.timed import TimedSim, load, size_fifos
 from fpgaq.boards import Board
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
@@ -36,3 +37,15 @@ class HlsBackend:
 
     def simulator(self, build_dir: str | os.PathLike) -> CSim:
         return CSim(build_dir)
+
+    def size_fifos(self, compiled: dict, plan: Plan) -> tuple[dict[str, int], dict]:
+        """FIFO depths for a plan whose sources `compiled` (this backend's compile result) was built from."""
+        sim = self.timed(Path(compiled["library"]), plan)
+        return size_fifos(sim, [s.name for s in plan.streams], sim.in_bytes)
+
+    @staticmethod
+    def timed(library: Path, plan: Plan) -> TimedSim:
+        def frame_bytes(b):
+            return b.num // b.pack * b.word // 8
+
+        return TimedSim(load(library), frame_bytes(plan.input), frame_bytes(plan.output))

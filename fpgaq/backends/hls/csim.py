@@ -22,11 +22,13 @@ import numpy as np
 
 from fpgaq import outdir
 from fpgaq.errors import FpgaqError
+from fpgaq.backends.hls.timed import TimedSim
 from fpgaq.host import Host
 
 LIBRARY = "libfpgaq_csim.so"
 SOURCES = ("top.cpp", "bridge.cpp")  # compiled in parallel, then linked
-CXXFLAGS = ("-std=c++14", "-O1", "-fPIC", "-Wall", "-Wno-unknown-pragmas")
+CXXFLAGS = ("-std=c++14", "-O1", "-fPIC", "-pthread", "-Wall", "-Wno-unknown-pragmas")
+SIM_INCLUDE = "lib/sim"  # fpgaq's own hls_stream.h (untimed, or the timed simulation's): first on the path
 
 
 class CSimError(FpgaqError):
@@ -68,18 +70,24 @@ def cache_dir() -> Path:
 
 
 def _digest(paths, extra: str) -> str:
+    """The cache key of a compilation. Synthesis pragmas are left out (g++ ignores them): a build whose FIFO
+    depths were sized after the library was compiled still finds it."""
     h = hashlib.sha256(extra.encode())
     for path in paths:
         h.update(str(path.name).encode())
-        h.update(path.read_bytes())
+        h.update(b"".join(line for line in path.read_bytes().splitlines(True) if not _is_hls_pragma(line)))
     return h.hexdigest()
+
+
+def _is_hls_pragma(line: bytes) -> bool:
+    return line.lstrip().startswith(b"#pragma HLS")
 
 
 def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) -> dict:
     """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command}."""
     include = ap_include_dir()
     flags = list(CXXFLAGS) + [f"-D{d}" for d in defines]
-    command = ["g++", *flags, "-isystem", str(include), "-I", "lib", "-I", "."]
+    command = ["g++", *flags, "-I", SIM_INCLUDE, "-isystem", str(include), "-I", "lib", "-I", "."]
     inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
     headers = sorted(include.rglob("*.h"))
     key = _digest(inputs + headers, " ".join(command))
@@ -107,7 +115,7 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
                 _, stderr = job.communicate()  # reads the pipes while waiting (no deadlock on long output)
                 results.append((job.returncode, stderr))
             link = subprocess.run(
-                ["g++", "-shared", *(f"{src}.o" for src in SOURCES), "-o", LIBRARY],
+                ["g++", "-shared", "-pthread", *(f"{src}.o" for src in SOURCES), "-o", LIBRARY],
                 cwd=work,
                 capture_output=True,
                 text=True,
@@ -124,7 +132,7 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
             os.replace(tmp_lib, cached)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, target)
-    return {"cached": hit, "warnings": warnings, "command": command}
+    return {"cached": hit, "warnings": warnings, "command": command, "library": str(cached)}
 
 
 class CSim:
@@ -233,6 +241,14 @@ class CSim:
     def run(self, x: np.ndarray) -> np.ndarray:
         """float32 input in the model's layout (batch first) -> float32 output in the model's layout. Other
         real dtypes are accepted when every value is a float32 value (float64 zeros, uint8 pixels)."""
+        return self.host.dequantize(self.run_codes(self.input_codes(x)))
+
+    def timed(self) -> TimedSim:
+        """The timed dataflow simulation of the same library (fpgaq.backends.hls.timed)."""
+        return TimedSim(self._lib, self.host.frame_bytes("input"), self.host.frame_bytes("output"))
+
+    def input_codes(self, x: np.ndarray) -> np.ndarray:
+        """The int64 input codes of float input x (checked: dtype, shape, at least one sample)."""
         x = as_float32(np.asarray(x))
         if x.ndim != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
             expected = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
@@ -240,10 +256,9 @@ class CSim:
         if len(x) == 0:
             raise CSimError("input has no samples (shape " + str(tuple(x.shape)) + ")")
         try:
-            codes = self.host.quantize(x)
+            return self.host.quantize(x)
         except ValueError as exc:
             raise CSimError(str(exc)) from None
-        return self.host.dequantize(self.run_codes(codes))
 
 
 def as_float32(x: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from fpgaq.boards import Board
 from fpgaq.ir.types import IntType
 from fpgaq.plan import kernels as k
 from fpgaq.plan.kernels import Plan, Table, TableKind
+from fpgaq.plan.tables import fifo_storage
 from fpgaq.resources import data_dir
 
 TEMPLATES = {
@@ -306,7 +307,11 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
     env = environment()
     context = {
         "kernels": [_kernel(kernel) for kernel in plan.kernels],
-        "streams": [{"name": s.name, "ctype": ctype(s.elem), "width": s.width} for s in plan.streams],
+        "streams": [
+            {"name": s.name, "ctype": ctype(s.elem), "width": s.width, "depth": plan.depth(s.name),
+             "impl": fifo_storage(plan.depth(s.name))}
+            for s in plan.streams
+        ],
         "typedefs": _typedefs(plan),
         "declarations": _declarations(plan),
         "input": _boundary(plan.input),

@@ -1,0 +1,186 @@
+"""The timed dataflow simulation of a generated design, and FIFO sizing with it.
+
+The C-simulation library (csim.py) is compiled with fpgaq's own hls_stream.h (hls/sim): untimed it is Vitis
+csim's unbounded queue; in a timed run (fpgaq_simulate in bridge.cpp) every kernel of the top runs in its own
+thread over FIFOs bounded at given depths, with a clock per kernel (hls/sim/fpgaq_sim.h says how time is kept).
+One library serves both, so sizing the FIFOs never recompiles anything.
+
+FIFO sizing (fpgaq build): small depths that keep the design's full throughput without deadlock.
+1. Unbounded FIFOs: the steady-state interval T (the bottleneck) and every FIFO's largest occupancy. At depths
+   of at least those occupancies no write ever waits, so the bounded design runs exactly this schedule.
+2. The deepest FIFO first, each is shrunk to the smallest depth at which a timed run still has no deadlock and
+   interval T (first 2, Vitis's minimum; else a binary search), the others held at their current depths. Every
+   accepted depth was confirmed by a run of the design with all the final depths up to that point.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fpgaq.errors import FpgaqError
+
+SIZING_FRAMES = 4  # frames 0 and 1 fill the pipeline; 1 -> 3 measure the steady state
+MIN_DEPTH = 2  # Vitis's default and smallest stream depth
+_STREAM_PRAGMA = re.compile(r"^\s*#pragma HLS STREAM variable = (\w+) depth = (\d+)\s*$", re.MULTILINE)
+
+
+class SimulationError(FpgaqError):
+    """The timed simulation could not run."""
+
+
+class Deadlock(FpgaqError):
+    """The design deadlocked in the timed simulation (a finding about the design, exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message)
+        self.report = report
+
+
+def declared_depths(top_cpp: str) -> dict[str, int]:
+    """Stream name -> depth, as the STREAM pragmas of a generated top.cpp declare them."""
+    return {name: int(depth) for name, depth in _STREAM_PRAGMA.findall(top_cpp)}
+
+
+@dataclass
+class Run:
+    """One timed run: the output bytes and the simulation's report."""
+
+    output: np.ndarray
+    report: dict
+
+    @property
+    def deadlock(self) -> bool:
+        return bool(self.report["deadlock"])
+
+    def interval(self) -> int | None:
+        """Cycles per frame in steady state (None with fewer than two frames)."""
+        done = self.report["done"]
+        if len(done) < 2 or min(done) < 0:
+            return None
+        first = 1 if len(done) >= 3 else 0  # frame 0 includes the pipeline's fill
+        return round((done[-1] - done[first]) / (len(done) - 1 - first))
+
+    def latency(self) -> int | None:
+        """Cycles from the first input word of frame 0 to its last output word."""
+        start, done = self.report["started"][0], self.report["done"][0]
+        return done - start if done >= 0 and start >= 0 else None
+
+    def fifos(self) -> dict[str, dict]:
+        return {f["name"]: f for f in self.report["fifos"]}
+
+
+class TimedSim:
+    """The timed simulation entry points of a compiled C-simulation library (a ctypes.CDLL)."""
+
+    def __init__(self, lib: ctypes.CDLL, in_bytes: int, out_bytes: int):
+        self._simulate = lib.fpgaq_simulate
+        self._simulate.argtypes = [ctypes.POINTER(ctypes.c_ubyte), ctypes.POINTER(ctypes.c_ubyte), ctypes.c_int,
+                                   ctypes.c_longlong, ctypes.c_char_p]  # fmt: skip
+        self._simulate.restype = ctypes.c_int
+        self._report = lib.fpgaq_sim_report
+        self._report.argtypes = [ctypes.c_char_p, ctypes.c_longlong]
+        self._report.restype = ctypes.c_longlong
+        self.in_bytes, self.out_bytes = in_bytes, out_bytes
+
+    def run(self, words: np.ndarray, depths: dict[str, int], pace: int = 0) -> Run:
+        """Raw input bytes (N, input bytes per frame) through the design with FIFO depths (0: unbounded; streams
+        not named get 2), a frame every `pace` cycles at the earliest (0: as fast as the design takes them)."""
+        words = np.ascontiguousarray(words, dtype=np.uint8)
+        if words.ndim != 2 or words.shape[1] != self.in_bytes or len(words) == 0:
+            raise SimulationError(f"input words must be (N >= 1, {self.in_bytes}) bytes, not {words.shape}")
+        out = np.zeros((len(words), self.out_bytes), dtype=np.uint8)
+        spec = "".join(f"{name} {int(depth)}\n" for name, depth in depths.items()).encode()
+        pointer = ctypes.POINTER(ctypes.c_ubyte)
+        status = self._simulate(words.ctypes.data_as(pointer), out.ctypes.data_as(pointer), len(words), pace, spec)
+        if status == 4:
+            raise SimulationError("this C-simulation library was built without fpgaq's simulation streams; rebuild")
+        size = self._report(None, 0)
+        buf = ctypes.create_string_buffer(size + 1)
+        self._report(buf, size + 1)
+        report = json.loads(buf.value.decode())
+        if report["faults"]:
+            raise SimulationError(f"a kernel read {report['faults']} words from empty streams (a library defect)")
+        return Run(out, report)
+
+
+def deadlock_message(report: dict, streams: dict | None = None) -> str:
+    """One line naming a deadlock: preferably a join, one of whose inputs is full while its reader waits for data
+    on another (a fork whose branches buffer differently). `streams`: name -> {"writer", "reader"} of the build
+    (a reader that never got to read a FIFO is known only from it)."""
+    streams = streams or {}
+    blocked = {b["process"]: b for b in report["blocked"]}
+    for f in report["deadlock_fifos"]:
+        reader = f["reader"] or streams.get(f["name"], {}).get("reader") or ""
+        waits = blocked.get(reader)
+        if f["present"] >= f["depth"] > 0 and waits and waits["waits_for"] == "data" and waits["fifo"] != f["name"]:
+            return (f"deadlock: {f['writer']} waits for space in {f['name']} (full at depth {f['depth']}), which "
+                    f"{reader} reads only after data arrives in {waits['fifo']} (empty)")  # fmt: skip
+    if not report["blocked"]:
+        return "deadlock"
+    first = report["blocked"][0]
+    depth = {f["name"]: f["depth"] for f in report["deadlock_fifos"]}.get(first["fifo"], "?")
+    state = "full" if first["waits_for"] == "space" else "empty"
+    return f"deadlock: {first['process']} waits for {first['waits_for']} in {first['fifo']} ({state}, depth {depth})"
+
+
+def size_fifos(sim: TimedSim, streams: list[str], frame_bytes: int) -> tuple[dict[str, int], dict]:
+    """(stream name -> depth, {"interval", "runs"}): depths found to keep full throughput without deadlock, each
+    shrunk as far as a timed run confirms (module docstring)."""
+    words = np.zeros((SIZING_FRAMES, frame_bytes), dtype=np.uint8)  # the kernels' timing does not depend on data
+    free = sim.run(words, {name: 0 for name in streams})
+    if free.deadlock:
+        raise SimulationError(deadlock_message(free.report) + " with unbounded FIFOs (a library defect)")
+    interval = free.interval()
+    need = free.fifos()
+    depths = {name: max(MIN_DEPTH, need[name]["max_occupancy"]) for name in streams}  # the unbounded schedule
+    runs = 1
+
+    def keeps_throughput(name: str, depth: int) -> bool:
+        nonlocal runs
+        runs += 1
+        check = sim.run(words, {**depths, name: depth})
+        return not check.deadlock and check.interval() <= interval
+
+    for name in sorted(streams, key=lambda n: -depths[n]):  # the deepest first: they free the most memory
+        if depths[name] == MIN_DEPTH or keeps_throughput(name, MIN_DEPTH):
+            depths[name] = MIN_DEPTH
+            continue
+        lo, hi = MIN_DEPTH + 1, depths[name]  # hi keeps it; find the smallest that does
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if keeps_throughput(name, mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        depths[name] = hi
+    return depths, {"interval": interval, "runs": runs}
+
+
+def summary(run: Run, clock_mhz: float) -> dict:
+    """The "simulation" section of report.json for one run."""
+    interval, latency = run.interval(), run.latency()
+    return {
+        "frames": len(run.report["done"]),
+        "cycles_per_frame": interval,
+        "fps": clock_mhz * 1e6 / interval if interval else None,
+        "latency_cycles": latency,
+        "latency_us": latency / clock_mhz if latency is not None else None,
+        "kernels": [
+            {k: p[k] for k in ("name", "busy", "stall_in", "stall_out")}
+            for p in run.report["processes"]
+            if p["kernel"]
+        ],
+        "fifos": [{k: f[k] for k in ("name", "depth", "max_occupancy", "full_stalls")} for f in run.report["fifos"]],
+    }
+
+
+def load(lib_path: Path) -> ctypes.CDLL:
+    return ctypes.CDLL(str(lib_path))

@@ -1,0 +1,55 @@
+"""fpgaq simulate: a built design's timed dataflow simulation on the user's input, checked against the
+C-simulation and recorded in report.json (the "simulation" section, beside the estimate it checks)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fpgaq import outdir
+from fpgaq.backends.hls.csim import CSim
+from fpgaq.backends.hls.timed import Deadlock, SimulationError, declared_depths, deadlock_message, summary
+from fpgaq.report.files import read_report, write_report
+
+
+def simulate(build_dir: str | os.PathLike, x: np.ndarray, frames: int | None = None, source: str = ""):
+    """(float32 outputs, the report's simulation section) of `frames` frames (default: one per sample of x,
+    cycling through x when more). A deadlock is recorded in report.json and raised as Deadlock (exit 3)."""
+    out = Path(build_dir)
+    report = read_report(out)
+    if report.backend != "hls":
+        raise SimulationError(f"the timed simulation runs HLS builds; {str(out)!r} was built for {report.backend!r}")
+    csim = CSim(out)
+    codes = csim.input_codes(x)
+    frames = len(codes) if frames is None else frames
+    words = csim.host.pack_input(codes)[np.arange(frames) % len(codes)]
+    with outdir.locked(out, exclusive=False):
+        depths = declared_depths((out / "hls" / "top.cpp").read_text(encoding="utf-8", errors="replace"))
+    run = csim.timed().run(words, depths)
+    totals = report.totals
+    clock_mhz = 1000.0 / report.board["clock_ns"]
+    if run.deadlock:
+        message = deadlock_message(run.report, (report.fifos or {}).get("streams"))
+        section = {"deadlock": True, "message": message, "frames": frames, "source": source,
+                   "blocked": run.report["blocked"], "fifos": run.report["deadlock_fifos"]}  # fmt: skip
+        _record(out, section)
+        raise Deadlock(f"{message}; report.json lists the blocked kernels and the full and empty FIFOs", section)
+    expected = csim.run_words(words)
+    if not np.array_equal(run.output, expected):
+        frame = int(np.argwhere((run.output != expected).any(axis=1))[0, 0])
+        raise SimulationError(f"the timed simulation's output differs from the C-simulation's at frame {frame}")
+    section = summary(run, clock_mhz)
+    estimate = {"cycles_per_frame": totals["cycles_per_frame"], "latency_cycles": totals["latency_cycles"]}
+    section.update(deadlock=False, source=source, estimate=estimate,
+                   ratio_estimate_to_simulation={
+                       key: (estimate[key] / section[key] if section[key] else None) for key in estimate
+                   })  # fmt: skip
+    _record(out, section)
+    return csim.host.dequantize(csim.host.unpack_output(run.output)), section
+
+
+def _record(out: Path, section: dict) -> None:
+    with outdir.updating(out):
+        write_report(out, read_report(out).replace(simulation=section))
