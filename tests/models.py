@@ -189,6 +189,33 @@ class GapTrunc(torch.nn.Module):
         return self.fc(torch.flatten(self.gap(self.relu(self.conv(self.inp(x)))), 1))
 
 
+class Residual(torch.nn.Module):
+    """A ResNet basic block between a stem conv and a classifier: the shortcut must hold what two 3x3 convs
+    buffer (FIFO sizing and deadlock tests; not in BUILDERS, which every exactness test builds)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
+        self.c0 = qnn.QuantConv2d(
+            3, 8, 3, padding=1, weight_bit_width=4, bias=True, bias_quant=Int32Bias, return_quant_tensor=True
+        )
+        self.r0 = qnn.QuantReLU(bit_width=4, return_quant_tensor=False)
+        self.q1 = qnn.QuantIdentity(bit_width=4, return_quant_tensor=True)
+        self.c1 = qnn.QuantConv2d(8, 8, 3, padding=1, weight_bit_width=4, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.r1 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.c2 = qnn.QuantConv2d(8, 8, 3, padding=1, weight_bit_width=4, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(8)
+        self.r2 = qnn.QuantReLU(bit_width=4, return_quant_tensor=False)
+        self.r3 = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.fc = qnn.QuantLinear(8 * 5 * 5, 4, bias=True, weight_bit_width=4)
+
+    def forward(self, x):
+        y = self.r0(self.c0(self.inp(x)))
+        z = self.r2(self.bn2(self.c2(self.r1(self.bn1(self.c1(self.q1(y)))))))
+        return self.fc(torch.flatten(F.max_pool2d(self.r3(z + y), 2), 1))
+
+
 BUILDERS = {
     "mlp_float_bias": (lambda: MLP(), (16,)),
     "mlp_int_bias_per_channel": (lambda: MLP(int_bias=True, per_channel=True), (16,)),
@@ -200,7 +227,10 @@ BUILDERS = {
 }
 
 
+FORK_BUILDERS = {"residual": (Residual, (3, 11, 10))}  # odd sizes: rows of 10 pixels, 11 rows
+
+
 def build(name: str, seed: int = 0):
     torch.manual_seed(seed)
-    factory, shape = BUILDERS[name]
+    factory, shape = {**BUILDERS, **FORK_BUILDERS}[name]
     return calibrate(factory(), shape), shape

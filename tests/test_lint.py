@@ -84,6 +84,7 @@ void kernel(int* out) {
     const int HALF = N / 2;  // constants before the loop are fine: a / b
     for (int i = 0; i < N / 2; i++) {
 #pragma HLS PIPELINE II = 1
+        FPGAQ_CYCLE();
         out[i] = i % HALF; /* a comment / with % */
         const char* s = "a/b%c";
     }
@@ -99,11 +100,19 @@ inline int scale(int x) {
 def test_source_rule_finds_division_and_modulo_in_pipelined_code():
     found = lint_source("bad.h", BAD)
     assert found == [
-        "bad.h:7: '%' in a pipelined loop (use a counter, or hoist the constant)",
-        "bad.h:14: '/' in an inlined function (use a counter, or hoist the constant)",
+        "bad.h:8: '%' in a pipelined loop (use a counter, or hoist the constant)",
+        "bad.h:15: '/' in an inlined function (use a counter, or hoist the constant)",
     ]
-    with pytest.raises(SourceLintError, match="bad.h:7"):
+    with pytest.raises(SourceLintError, match="bad.h:8"):
         check_sources({"hls/lib/fpgaq/bad.h": BAD.encode()})
+
+
+def test_source_rule_finds_a_pipelined_loop_the_timed_simulation_would_not_count():
+    untimed = BAD.replace("        FPGAQ_CYCLE();\n", "")
+    assert "bad.h:6: a pipelined loop that does not start with FPGAQ_CYCLE() (untimed)" in lint_source("bad.h", untimed)
+    assert not any("untimed" in f for f in lint_source("bad.h", BAD))
+    timed = BAD.replace("FPGAQ_CYCLE();", "FPGAQ_CYCLES(Act::ii);")
+    assert not any("untimed" in f for f in lint_source("bad.h", timed))
 
 
 def test_the_kernel_library_and_generated_sources_pass_the_source_rule(odd, tmp_path):

@@ -109,15 +109,17 @@ def test_width_converter_moves_gcd_elements_per_cycle():
     assert models.dwc(num=96, in_w=1, out_w=96, in_bits=4, out_bits=4).cycles == 96
 
 
-def _replay(*, h, oh, sh, pt, span, rows, row_words, out_row_words) -> int:
-    """The window generator's loop (swg.h) one iteration at a time: the reference for swg_schedule."""
-    cycles = rows_in = filled = done = written = 0
+def _replay(*, h, oh, sh, pt, span, rows, row_words, out_row_words) -> list[tuple[bool, bool]]:
+    """The window generator's loop (swg.h) one iteration at a time, (reads, writes) per cycle: the reference
+    for swg_schedule."""
+    trace = []
+    rows_in = filled = done = written = 0
     while rows_in < h or done < oh:
         top = done * sh - pt
         reading = rows_in < h and rows_in < (max(top, 0) + rows if done < oh else h)
         writing = done < oh and rows_in >= min(top + span, h)
         assert reading or writing
-        cycles += 1
+        trace.append((reading, writing))
         if reading:
             filled += 1
             if filled == row_words:
@@ -126,7 +128,7 @@ def _replay(*, h, oh, sh, pt, span, rows, row_words, out_row_words) -> int:
             written += 1
             if written == out_row_words:
                 written, done = 0, done + 1
-    return cycles
+    return trace
 
 
 @given(
@@ -140,8 +142,11 @@ def test_line_buffer_schedule_equals_its_cycle_by_cycle_replay(h, k, s, d, pt, p
     oh = (h + pt + pb - span) // s + 1
     geometry = dict(h=h, oh=oh, sh=s, pt=pt, span=span, rows=span + s, row_words=row_words,
                     out_row_words=ow * k * per_pixel)  # fmt: skip
-    cycles, first, _, _ = models.swg_schedule(**geometry)
-    assert cycles == _replay(**geometry)
+    schedule = models.swg_schedule(**geometry)
+    trace = _replay(**geometry)
+    assert schedule.cycles == len(trace)
+    assert [flags for step, *flags in schedule.phases for _ in range(step)] == [list(t) for t in trace]
+    first = schedule.first_word
     assert first == row_words * max(min(span - pt, h), 0)  # the first window waits for its last row only
 
 

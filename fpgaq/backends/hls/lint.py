@@ -1,11 +1,12 @@
-"""The HLS source lint: no division or modulo in a pipelined loop.
+"""The HLS source lint: no division or modulo in a pipelined loop, and every pipelined loop timed.
 
 A `/` or `%` whose operands are not compile-time constants becomes a divider that either raises the II of an
 II = 1 loop or costs hundreds of LUTs the estimator does not count; FINN and hls4ml use wrap-around counters,
 and so does every kernel in hls/. The rule is strict and simple: inside the body of a loop that carries
 `#pragma HLS PIPELINE`, and inside any function marked `#pragma HLS INLINE` without a pipelined loop of its
 own (it lands in its caller's loop), no `/` and no `%` at all (constants are hoisted before the loop).
-Comments and string literals are ignored.
+Comments and string literals are ignored. Every pipelined loop starts with FPGAQ_CYCLE() or FPGAQ_CYCLES(ii)
+right after its PIPELINE pragma: the timed dataflow simulation (hls/sim) counts a loop's cycles only there.
 
 Run on the kernel library and the generated sources by every build (fpgaq.backends.hls.HlsBackend.emit).
 """
@@ -19,6 +20,8 @@ from fpgaq.errors import FpgaqError
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", re.S)
 _PRAGMA = re.compile(r"#pragma\s+HLS\s+(PIPELINE|INLINE)\b[^\n]*", re.I)
 _PIPELINE = re.compile(r"#pragma\s+HLS\s+PIPELINE\b", re.I)
+_UNTIMED = ("top_axi.cpp", "testbench.cpp")  # outside the timed simulation's region (the AXI wrapper, the bench)
+_TICK = re.compile(r"\s*FPGAQ_CYCLES?\(")
 _OPERATOR = re.compile(r"(?<![/*])[/%](?![/*=])|[/%]=")
 
 
@@ -55,9 +58,14 @@ def _enclosing_block(text: str, pos: int) -> tuple[int, int]:
 
 
 def lint_source(name: str, text: str) -> list[str]:
-    """`name:line: ...` for every / or % in a pipelined loop body or an inlined function of `text`."""
+    """`name:line: ...` for every / or % in a pipelined loop body or an inlined function of `text`, and for every
+    pipelined loop that does not start by counting its cycle."""
     code = _COMMENTS.sub(_blank, text)
     found = []
+    for pragma in _PIPELINE.finditer(code) if not name.endswith(_UNTIMED) else ():
+        if not _TICK.match(code, code.find("\n", pragma.start()) + 1):
+            line = code.count("\n", 0, pragma.start()) + 1
+            found.append(f"{name}:{line}: a pipelined loop that does not start with FPGAQ_CYCLE() (untimed)")
     for pragma in _PRAGMA.finditer(code):
         start, end = _enclosing_block(code, pragma.start())
         body = code[start:end]
@@ -79,4 +87,4 @@ def check_sources(files: dict[str, str | bytes]) -> None:
             text = content.decode("utf-8") if isinstance(content, bytes) else content
             found += lint_source(path, text)
     if found:
-        raise SourceLintError("division or modulo in a pipelined loop: " + "; ".join(found[:10]))
+        raise SourceLintError("C++ that would miss its II or its timing: " + "; ".join(found[:10]))
