@@ -276,7 +276,8 @@ def simulate(build_dir, input_file, output_file, frames) -> None:
         f"{section['frames']} frames simulated: {steady}; first-frame latency {latency:,} cycles "
         f"(estimate {est['latency_cycles']:,}); outputs equal to the C-simulation"
     )
-    click.echo(f"{len(y)} samples -> {terminal(output_file)}; updated {terminal(build_dir)}/report.json and report.html")
+    updated = f"{terminal(build_dir)}/report.json and report.html"
+    click.echo(f"{len(y)} samples -> {terminal(output_file)}; updated {updated}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ import numpy as np
 
 from fpgaq import outdir
 from fpgaq.backends.hls.csim import CSim
-from fpgaq.backends.hls.timed import Deadlock, SimulationError, declared_depths, deadlock_message, summary
+from fpgaq.backends.hls.timed import Deadlock, SimulationError, deadlock_message, declared_depths, summary
 from fpgaq.report.files import read_report, write_report
 
 

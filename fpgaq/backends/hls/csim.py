@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from fpgaq import outdir
-from fpgaq.errors import FpgaqError
 from fpgaq.backends.hls.timed import TimedSim
+from fpgaq.errors import FpgaqError
 from fpgaq.host import Host
 
 LIBRARY = "libfpgaq_csim.so"
