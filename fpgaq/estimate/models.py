@@ -241,8 +241,16 @@ class SwgSchedule(NamedTuple):
 def swg_timing(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, rows) -> SwgSchedule:
     """The schedule of one window generator (swg_schedule) from its geometry."""
     words_per_pixel = c // simd
-    return swg_schedule(h=h, oh=oh, sh=sh, pt=pt, span=(kh - 1) * dh + 1, rows=rows, row_words=w * words_per_pixel,
-                        out_row_words=ow * kh * kw * words_per_pixel)
+    return swg_schedule(
+        h=h,
+        oh=oh,
+        sh=sh,
+        pt=pt,
+        span=(kh - 1) * dh + 1,
+        rows=rows,
+        row_words=w * words_per_pixel,
+        out_row_words=ow * kh * kw * words_per_pixel,
+    )
 
 
 def swg(*, c, h, w, kh, kw, sh, dh, pt, oh, ow, simd, bits, rows) -> Cost:

@@ -308,8 +308,13 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
     context = {
         "kernels": [_kernel(kernel) for kernel in plan.kernels],
         "streams": [
-            {"name": s.name, "ctype": ctype(s.elem), "width": s.width, "depth": plan.depth(s.name),
-             "impl": fifo_storage(plan.depth(s.name))}
+            {
+                "name": s.name,
+                "ctype": ctype(s.elem),
+                "width": s.width,
+                "depth": plan.depth(s.name),
+                "impl": fifo_storage(plan.depth(s.name)),
+            }
             for s in plan.streams
         ],
         "typedefs": _typedefs(plan),

@@ -174,9 +174,7 @@ def summary(run: Run, clock_mhz: float) -> dict:
         "latency_cycles": latency,
         "latency_us": latency / clock_mhz if latency is not None else None,
         "kernels": [
-            {k: p[k] for k in ("name", "busy", "stall_in", "stall_out")}
-            for p in run.report["processes"]
-            if p["kernel"]
+            {k: p[k] for k in ("name", "busy", "stall_in", "stall_out")} for p in run.report["processes"] if p["kernel"]
         ],
         "fifos": [{k: f[k] for k in ("name", "depth", "max_occupancy", "full_stalls")} for f in run.report["fifos"]],
     }
