@@ -1,4 +1,5 @@
-"""PYNQ driver of an fpgaq accelerator (written by `fpgaq synth --bitstream` into DIR/deploy).
+"""PYNQ driver of an fpgaq accelerator (written by `fpgaq build` into DIR/deploy; `fpgaq synth --bitstream` adds
+fpgaq.bit and fpgaq.hwh beside it).
 
 On the board, with this folder copied next to your script:
 
@@ -7,9 +8,14 @@ On the board, with this folder copied next to your script:
     y = accel.run(x)                      # float32 in (batch first, the model's input layout), float32 out
 
 Host-side quantization, AXI-Stream packing and dequantization are fpgaq_host.py, a byte-identical copy of the
-fpgaq.host module that the C-simulation runs, so the board computes what `fpgaq csim` verified. The
-accelerator's AXI4-Lite registers: 0x00 control (ap_start | auto-restart), 0x10 `batch` (frames per DMA
-receive; the accelerator sets TLAST on the last output word of every batch).
+fpgaq.host module that the C-simulation runs, so the board computes what `fpgaq csim` verified.
+
+The batch boundary travels with the data: each call sends its frames as one DMA transfer, whose last word the
+DMA marks with TLAST, and the accelerator raises TLAST on the last output word of the frame that carried it, so
+the receive transfer of the same frames completes exactly there. Any batch size and any sequence of batch sizes
+works. A batch larger than the DMA's transfer limit (2^c_sg_length_width - 1 bytes, read from the .hwh) is sent
+as several transfers of whole frames, each with its own TLAST. The accelerator has no batch register: its
+AXI4-Lite control register (0x00) is written once, ap_start | auto-restart.
 """
 
 from __future__ import annotations
@@ -23,51 +29,64 @@ from pynq import Overlay, allocate
 
 CONTROL = 0x00
 START_AUTO_RESTART = 0x81
-BATCH = 0x10
+DEFAULT_LENGTH_BITS = 26  # the AXI DMA's c_sg_length_width when the .hwh does not say (PYNQ's default too)
+
+
+def max_transfer_bytes(dma) -> int:
+    """The longest transfer the DMA takes, in bytes: 2^c_sg_length_width - 1 (PG021's buffer length register)."""
+    parameters = getattr(dma, "description", {}).get("parameters", {})
+    bits = int(parameters.get("c_sg_length_width", DEFAULT_LENGTH_BITS))
+    return (1 << bits) - 1
 
 
 class FpgaqAccelerator:
-    def __init__(self, bitfile: str | None = None, host_json: str | None = None, batch: int = 256):
+    def __init__(self, bitfile: str | None = None, host_json: str | None = None):
         here = os.path.dirname(os.path.abspath(__file__))
         self.overlay = Overlay(bitfile or os.path.join(here, "fpgaq.bit"))
         with open(host_json or os.path.join(here, "host.json")) as f:
             self.host = Host(json.load(f))
         self.dma = self.overlay.dma
         self.accel = self.overlay.accel
-        self.batch = int(batch)
         self.in_frame_bytes = self.host.frame_bytes("input")
         self.out_frame_bytes = self.host.frame_bytes("output")
-        self._batch_register = None
-        self._running = False
+        limit = max_transfer_bytes(self.dma)
+        self.frames_per_transfer = limit // max(self.in_frame_bytes, self.out_frame_bytes)
+        if self.frames_per_transfer < 1:
+            raise ValueError(
+                f"one frame ({self.in_frame_bytes} bytes in, {self.out_frame_bytes} out) exceeds the DMA's transfer "
+                f"limit of {limit} bytes: rebuild the block design with a larger c_sg_length_width"
+            )
+        self.accel.write(CONTROL, START_AUTO_RESTART)  # once: every frame restarts it
 
-    def _start(self, frames: int) -> None:
-        if frames != self._batch_register:
-            self.accel.write(BATCH, frames)
-            self._batch_register = frames
-        if not self._running:
-            self.accel.write(CONTROL, START_AUTO_RESTART)
-            self._running = True
-
-    def run_codes(self, codes: np.ndarray) -> np.ndarray:
-        """int64 input codes (N, *input shape) -> int64 output codes (N, *output shape), `batch` frames per DMA."""
-        codes = np.asarray(codes, dtype=np.int64)
-        results = []
-        for first in range(0, len(codes), self.batch):
-            chunk = codes[first : first + self.batch]
-            frames = len(chunk)
-            data = self.host.pack_input(chunk.reshape(frames, -1))
-            inbuf = allocate(shape=(frames * self.in_frame_bytes,), dtype=np.uint8)
-            outbuf = allocate(shape=(frames * self.out_frame_bytes,), dtype=np.uint8)
-            inbuf[:] = data.reshape(-1)
-            self._start(frames)
+    def _transfer(self, chunk: np.ndarray) -> np.ndarray:
+        """One DMA transfer each way: packed input words of whole frames -> their output words."""
+        frames = len(chunk)
+        inbuf = allocate(shape=(frames * self.in_frame_bytes,), dtype=np.uint8)
+        outbuf = allocate(shape=(frames * self.out_frame_bytes,), dtype=np.uint8)
+        try:
+            inbuf[:] = chunk.reshape(-1)
             self.dma.recvchannel.transfer(outbuf)
             self.dma.sendchannel.transfer(inbuf)
             self.dma.sendchannel.wait()
             self.dma.recvchannel.wait()
-            results.append(self.host.unpack_output(np.array(outbuf).reshape(frames, -1)))
+            received = getattr(self.dma.recvchannel, "transferred", outbuf.nbytes)
+            if received != outbuf.nbytes:
+                raise RuntimeError(f"the accelerator ended the batch after {received} of {outbuf.nbytes} bytes")
+            return np.array(outbuf).reshape(frames, -1)
+        finally:
             inbuf.freebuffer()
             outbuf.freebuffer()
-        return np.concatenate(results) if results else np.empty((0,) + self.host.output_shape, dtype=np.int64)
+
+    def run_codes(self, codes: np.ndarray) -> np.ndarray:
+        """int64 input codes (N, *input shape) -> int64 output codes (N, *output shape): one DMA transfer of all N
+        frames, or several of whole frames when N frames exceed the DMA's transfer limit."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if len(codes) == 0:
+            return np.empty((0,) + self.host.output_shape, dtype=np.int64)
+        words = self.host.pack_input(codes.reshape(len(codes), -1))
+        step = self.frames_per_transfer
+        out = [self._transfer(words[first : first + step]) for first in range(0, len(words), step)]
+        return self.host.unpack_output(np.concatenate(out))
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """float32 input (batch first) -> float32 output, as the model computes it."""

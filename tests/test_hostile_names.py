@@ -62,9 +62,28 @@ def test_names_reach_generated_files_only_as_escaped_comments(evil_build):
     interp = tkinter.Tcl()
     interp.eval("proc create_project args {}; proc set_property args {}; proc current_project args {}")
     interp.eval("set argv {4}")
-    interp.eval("\n".join(tcl.splitlines()[:12]))  # the banner and the variables
+    lines = tcl.splitlines()
+    interp.eval("\n".join(lines[: next(i for i, ln in enumerate(lines) if ln.startswith("create_project"))]))
     assert interp.eval("set jobs") == "4" and interp.eval("set deploy") == "../deploy"
+    assert str(root) not in (out / "hls" / "run_hls.tcl").read_text()
     assert not list(root.rglob("PWNED.txt"))
+
+
+def test_hls_script_finds_its_folder_at_run_time(evil_build, tmp_path, monkeypatch):
+    """run_hls.tcl computes absolute paths from [info script] when it runs: from a folder whose name holds
+    spaces and Tcl's special characters, every path reaches the (fake) Vitis HLS commands as that exact path,
+    and nothing in the name runs."""
+    _, _, out = evil_build
+    folder = tmp_path / "a b [exec touch PWNED.txt] $x {y ;z" / "hls"
+    shutil.copytree(out / "hls", folder)
+    monkeypatch.chdir(tmp_path)  # the script cds into its folder; the fixture restores the test's
+    record: dict = {}
+    fakes.run_tcl(folder / "run_hls.tcl", fakes.VitisHls(record).commands())
+    added = [call for call in record["calls"] if call[0] == "add_files"]
+    assert [call[-3] for call in added] == [str(folder / name) for name in ("top.cpp", "top_axi.cpp", "testbench.cpp")]
+    assert all(call[-1] == f'-std=c++14 -I"{folder}" -I"{folder / "lib"}"' for call in added)
+    assert (folder / "fpgaq_prj" / "solution1" / "impl" / "ip" / "component.xml").is_file()
+    assert not list(tmp_path.rglob("PWNED.txt"))
 
 
 def test_synthesis_with_hostile_names_runs_nothing(evil_build, tmp_path, monkeypatch):

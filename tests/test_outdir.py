@@ -163,13 +163,12 @@ def test_rebuild_from_the_folders_own_model(model, tmp_path):
 def test_rebuild_removes_stale_synthesis_outputs(model, tmp_path):
     out = tmp_path / "out"
     build(model, "pynq-z2", out)
-    (out / "deploy").mkdir()
     (out / "deploy" / "fpgaq.bit").write_text("old bitstream")
-    Folder(out).own(trees=["deploy"])
+    Folder(out).own(files=["deploy/fpgaq.bit"])
     (out / "synth").mkdir()  # a user's folder of the same name as fpgaq's logs
     (out / "synth" / "notes.txt").write_text("mine")
     build(model, "pynq-z2", out)
-    assert not (out / "deploy").exists() and (out / "synth" / "notes.txt").read_text() == "mine"
+    assert not (out / "deploy" / "fpgaq.bit").exists() and (out / "synth" / "notes.txt").read_text() == "mine"
 
 
 def test_an_incomplete_folder_is_refused(model, tmp_path):

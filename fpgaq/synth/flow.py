@@ -1,9 +1,11 @@
 """The synthesis flow of a build folder.
 
-vitis backend: DIR/hls/run_hls.tcl through vitis_hls (csynth_design, export_design as IP); the csynth XML
-reports go into report.json next to the estimates with their ratio; DIR/deploy gets the PYNQ driver. With
---bitstream: DIR/vivado/build_bitstream.tcl (a block design for the board) through vivado in batch mode, which
-writes DIR/deploy/fpgaq.bit and fpgaq.hwh.
+vitis backend: DIR/hls/run_hls.tcl through vitis_hls, or `vitis-run --mode hls` where vitis_hls is absent (it is
+deprecated from Vitis 2024.2): csynth_design, export_design as IP; the csynth XML reports go into report.json next
+to the estimates with their ratio. With --bitstream: DIR/vivado/build_bitstream.tcl (a block design for the board)
+through vivado in batch mode, which writes DIR/deploy/fpgaq.bit and fpgaq.hwh beside the PYNQ driver that
+`fpgaq build` wrote there (fpgaq.backends.hls.emit.deploy_scripts). The files each tool creates are added to the
+folder's manifest (fpgaq.outdir), so a rebuild replaces them and nothing else.
 finn backend: DIR/model.onnx through finn-plus's build flow for the board and clock: DIR/finn/build.yaml (a
 DataflowBuildConfig) run by finn-plus's command line, `finn build build.yaml MODEL --batch`.
 """
@@ -12,20 +14,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from fpgaq import __version__, outdir, progress
-from fpgaq.backends.hls.emit import BITSTREAM_TCL, DESIGN, PROJECT, TOP, environment
+from fpgaq.backends.hls.emit import BITSTREAM_TCL, DESIGN, DRIVER, PROJECT, TOP, environment
 from fpgaq.boards import load_board
 from fpgaq.errors import FpgaqError
 from fpgaq.outdir import write_atomic
 from fpgaq.report.files import read_report, write_report
-from fpgaq.resources import data_dir
 from fpgaq.synth.csynth import synthesis_report
-from fpgaq.synth.tools import SynthError, finn_command, require, run
+from fpgaq.synth.tools import SynthError, finn_command, require, require_one, run
 
 BACKENDS = ("vitis", "finn")
+HLS_TOOLS = {  # in order of preference: the command line of each, run in DIR/hls
+    "vitis_hls": ["-f", "run_hls.tcl"],
+    "vitis-run": ["--mode", "hls", "--tcl", "run_hls.tcl"],  # Vitis 2024.2 and later
+}
 FINN_BOARDS = {  # fpgaq board -> finn-plus's board name (finn.util.basic.pynq_part_map)
     "pynq-z1": "Pynq-Z1",
     "pynq-z2": "Pynq-Z2",
@@ -47,10 +51,13 @@ def _render(template: str, **context) -> str:
 
 
 def _tool_folders(build_dir: Path, rels) -> None:
-    """Refuse to run a tool that writes into a folder fpgaq does not own."""
+    """Refuse to run a tool that writes into a folder or file fpgaq does not own (a file inside a folder it owns
+    is its own)."""
     folder = outdir.Folder(build_dir)
+    trees = (outdir.read_manifest(build_dir) or {"trees": []})["trees"]
     for rel in rels:
-        folder.check_free(rel)
+        if not any(rel.startswith(tree + "/") for tree in trees):
+            folder.check_free(rel)
 
 
 def _own_new(build_dir: Path, rel: str, before: set) -> list[str]:
@@ -58,21 +65,19 @@ def _own_new(build_dir: Path, rel: str, before: set) -> list[str]:
     return [f"{rel}/{name}" for name in sorted(os.listdir(build_dir / rel)) if name not in before]
 
 
-def write_driver(build_dir: Path) -> list[str]:
-    """DIR/deploy: driver.py, fpgaq_host.py (a byte-identical copy of fpgaq/host.py) and host.json."""
-    from fpgaq import host
-
-    deploy = build_dir / "deploy"
-    deploy.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(data_dir("templates") / "driver.py", deploy / "driver.py")
-    shutil.copyfile(host.__file__, deploy / "fpgaq_host.py")
-    shutil.copyfile(build_dir / "host.json", deploy / "host.json")
-    return ["driver.py", "fpgaq_host.py", "host.json"]
+def _driver_files(build_dir: Path, board) -> list[str]:
+    """The PYNQ driver's files that `fpgaq build` wrote into DIR/deploy (boards with a processing system)."""
+    if not board.has_processing_system:
+        return []
+    missing = [path for path in DRIVER if not (build_dir / path).is_file()]
+    if missing:
+        raise SynthError(f"{missing[0]} is missing: rebuild the folder with this fpgaq ({__version__})")
+    return [Path(path).name for path in DRIVER]
 
 
 def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
     """Vitis HLS (and Vivado): the synthesis and deploy fields of the report."""
-    vitis = require("vitis_hls", "HLS synthesis")
+    hls_tool, hls = require_one(tuple(HLS_TOOLS), "HLS synthesis")
     vivado = require("vivado", "the block design and bitstream") if bitstream else None
     if bitstream and not board.has_processing_system:
         raise SynthError(
@@ -81,23 +86,30 @@ def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
         )
     if bitstream and not (build_dir / BITSTREAM_TCL).is_file():
         raise SynthError(f"{BITSTREAM_TCL} is missing: rebuild the folder with this fpgaq ({__version__})")
-    _tool_folders(build_dir, [f"hls/{PROJECT}", "synth", "deploy"])
+    deploy = {"files": _driver_files(build_dir, board)}
+    bitstream_files = [f"deploy/{DESIGN}.{suffix}" for suffix in ("bit", "hwh")] if bitstream else []
+    _tool_folders(build_dir, [f"hls/{PROJECT}", "synth", *bitstream_files])
     folder = outdir.Folder(build_dir)
     logs = build_dir / "synth"
+    hls_log = logs / f"{hls_tool}.log"
     with outdir.updating(build_dir):
         folder.own(trees=[f"hls/{PROJECT}", "synth"])
-    with progress.step("Vitis HLS: C synthesis and IP export (minutes to hours)"):
-        run([vitis, "-f", "run_hls.tcl"], build_dir / "hls", logs / "vitis_hls.log", "vitis_hls")
+    before = set(os.listdir(build_dir / "hls"))
+    try:
+        with progress.step("Vitis HLS: C synthesis and IP export (minutes to hours)"):
+            run([hls, *HLS_TOOLS[hls_tool]], build_dir / "hls", hls_log, hls_tool)
+    finally:
+        with outdir.updating(build_dir):
+            folder.own(trees=_own_new(build_dir, "hls", before))  # the tool's own logs beside run_hls.tcl
     solution = build_dir / "hls" / PROJECT / "solution1"
     synthesis = synthesis_report(solution / "syn" / "report", TOP, report)
     ip = solution / "impl" / "ip"
     if not (ip / "component.xml").is_file():
-        raise SynthError(f"vitis_hls exported no IP ({ip / 'component.xml'} is missing); see {logs / 'vitis_hls.log'}")
+        raise SynthError(f"{hls_tool} exported no IP ({ip / 'component.xml'} is missing); see {hls_log}")
     synthesis["ip"] = str(ip.relative_to(build_dir))
-    with outdir.updating(build_dir):
-        folder.own(trees=["deploy"])
-    deploy = {"files": write_driver(build_dir)}
     if bitstream:
+        with outdir.updating(build_dir):
+            folder.own(files=bitstream_files)
         vivado_dir = build_dir / "vivado"
         before = set(os.listdir(vivado_dir))
         try:
@@ -112,10 +124,10 @@ def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
         finally:
             with outdir.updating(build_dir):
                 folder.own(trees=_own_new(build_dir, "vivado", before))
-        for suffix in ("bit", "hwh"):
-            if not (build_dir / "deploy" / f"{DESIGN}.{suffix}").is_file():
-                raise SynthError(f"vivado wrote no deploy/{DESIGN}.{suffix}; see {logs / 'vivado.log'}")
-        deploy["files"] += [f"{DESIGN}.bit", f"{DESIGN}.hwh"]
+        for path in bitstream_files:
+            if not (build_dir / path).is_file():
+                raise SynthError(f"vivado wrote no {path}; see {logs / 'vivado.log'}")
+        deploy["files"] += [Path(path).name for path in bitstream_files]
     return {"synthesis": synthesis, "deploy": deploy}
 
 

@@ -23,11 +23,17 @@ class SynthError(FpgaqError):
 
 def require(tool: str, purpose: str) -> str:
     """The path of `tool` on PATH, or a SynthError naming it and the docker command that provides it."""
-    path = shutil.which(tool)
-    if path is None:
-        hint = f"source the Xilinx settings64.sh, or run: {DOCKER_HINT}"
-        raise SynthError(f"{tool} not found on PATH ({purpose}); {hint}")
-    return path
+    return require_one((tool,), purpose)[1]
+
+
+def require_one(tools: tuple[str, ...], purpose: str) -> tuple[str, str]:
+    """(name, path) of the first of `tools` on PATH, or a SynthError naming them and how to get them."""
+    for tool in tools:
+        path = shutil.which(tool)
+        if path is not None:
+            return tool, path
+    hint = f"source the Xilinx settings64.sh, or run: {DOCKER_HINT}"
+    raise SynthError(f"{' or '.join(tools)} not found on PATH ({purpose}); {hint}")
 
 
 def finn_command() -> str:
@@ -48,11 +54,18 @@ def finn_command() -> str:
     )
 
 
+SCRIPT_ERROR = "fpgaq error: "  # how the generated Tcl scripts start the messages of the errors they raise
+
+
 def run(command: list[str], cwd: Path, log: Path, what: str, env: dict | None = None) -> None:
-    """Run a tool in cwd with its output in log; a failure raises SynthError with the log's last lines."""
+    """Run a tool in cwd with its output in log; a failure raises SynthError with the error that the generated
+    script raised (a line holding SCRIPT_ERROR), else the log's last lines."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         proc = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise SynthError(f"{what} failed (exit {proc.returncode}); see {log}: " + " | ".join(tail))
+        lines = log.read_text(errors="replace").strip().splitlines()
+        ours = [line[line.index(SCRIPT_ERROR) + len(SCRIPT_ERROR) :] for line in lines if SCRIPT_ERROR in line]
+        if ours:
+            raise SynthError(f"{what} failed (exit {proc.returncode}): {ours[0].strip()}; see {log}")
+        raise SynthError(f"{what} failed (exit {proc.returncode}); see {log}: " + " | ".join(lines[-5:]))

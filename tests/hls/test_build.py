@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from fpgaq.plan.planner import make_plan
 from tests.frontend.test_ties import tie_model
 
 GENERATED = ("top.cpp", "top_axi.cpp", "top.h", "params.h", "bridge.cpp", "testbench.cpp", "run_hls.tcl")
+AXI_STUB = Path(__file__).parents[1] / "synth" / "stub"  # our stand-in for Vitis HLS's ap_axi_sdata.h
 
 
 def test_every_generated_file_has_the_banner(built):
@@ -48,8 +50,9 @@ def test_tcl_is_rendered_for_every_board(exported, board):
     assert "create_clock -period 7.5 -name default" in text
     for step in ("csim_design", "csynth_design", "export_design -format ip_catalog"):
         assert step in text
-    assert "set_top {fpgaq_accel}" in text and f"-cflags {{{CFLAGS}}}" in text
-    assert "add_files top_axi.cpp" in text and "-vendor {fpgaq.org} -library {hls} -version {1.0}" in text
+    assert "set_top {fpgaq_accel}" in text and f"{{{CFLAGS}}} $here" in text
+    assert "add_files [file join $here top_axi.cpp] -cflags $cflags" in text
+    assert "-vendor {fpgaq.org} -library {hls} -version {1.0}" in text
 
 
 def test_compiles_with_wall_and_no_warning_in_our_code(built):
@@ -68,8 +71,10 @@ def test_compiles_with_wall_and_no_warning_in_our_code(built):
         "lib",
         "-I",
         ".",
+        "-I",
+        str(AXI_STUB),
     ]
-    for source in ("top.cpp", "bridge.cpp", "testbench.cpp"):
+    for source in ("top.cpp", "bridge.cpp", "testbench.cpp", "top_axi.cpp"):
         proc = subprocess.run(cmd + [source], cwd=out / "hls", capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-2000:]
         ours = [ln for ln in proc.stderr.splitlines() if re.match(r"^(?!/)[^:]+:\d+:\d+: warning", ln)]
@@ -233,7 +238,8 @@ def test_headers_from_xilinx_hls_or_hls4ml(tmp_path, monkeypatch):
 
 
 def test_standalone_testbench_reproduces_the_golden_model(built, tmp_path):
-    """The Vitis csim testbench (testbench.cpp + top.cpp) as an executable over binary files."""
+    """The Vitis csim testbench (testbench.cpp driving top_axi.cpp's fpgaq_accel, batches of 5 frames with TLAST
+    checked) as an executable over binary files."""
     from fpgaq.ir.execute import execute
     from fpgaq.ir.hostio import quantize_input
 
@@ -253,14 +259,17 @@ def test_standalone_testbench_reproduces_the_golden_model(built, tmp_path):
         "lib",
         "-I",
         ".",
+        "-I",
+        str(AXI_STUB),
         "testbench.cpp",
         "top.cpp",
+        "top_axi.cpp",
         "-o",
         str(exe),
     ]
     subprocess.run(cmd, cwd=out / "hls", check=True, capture_output=True)
     run = subprocess.run(
-        [str(exe), str(tmp_path / "input.bin"), str(tmp_path / "output.bin")], capture_output=True, text=True
+        [str(exe), str(tmp_path / "input.bin"), str(tmp_path / "output.bin"), "5"], capture_output=True, text=True
     )
     assert run.returncode == 0 and "16 frames" in run.stdout
     result = np.fromfile(tmp_path / "output.bin", dtype=np.int64).reshape(16, -1)

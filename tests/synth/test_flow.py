@@ -6,11 +6,13 @@ import json
 import shutil
 import subprocess
 import sys
+import tkinter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from fpgaq.backends.hls.emit import BITSTREAM_TCL, deploy_scripts
+from fpgaq.backends.hls.emit import BITSTREAM_TCL, DMA_MM_WIDTHS, deploy_scripts, dma_mm_width
 from fpgaq.boards import all_boards, load_board
 from fpgaq.errors import FpgaqError
 from fpgaq.synth import synth
@@ -66,12 +68,74 @@ def test_vitis_synthesis_parses_reports_and_writes_the_driver(build_dir, tools):
     on_disk = json.loads((build_dir / "report.json").read_text())
     assert on_disk["synthesis"] == syn and on_disk["deploy"]["files"] == ["driver.py", "fpgaq_host.py", "host.json"]
     assert "Synthesis (Vitis HLS)" in (build_dir / "report.html").read_text()
+    assert not (build_dir / "deploy" / "fpgaq.bit").exists()
+    assert [c[0] for c in calls[0]["calls"]][-3:] == ["csynth_design", "export_design", "exit"]
+    assert "csim_design" not in [c[0] for c in calls[0]["calls"]]  # no input.bin
+
+
+def test_the_build_writes_the_driver_and_block_design_before_any_tool(build_dir):
+    """fpgaq build alone: DIR/deploy holds the PYNQ driver (a byte-identical copy of fpgaq.host, the build's
+    host.json) and DIR/vivado the block design, all in the folder's manifest."""
     import fpgaq.host
+    from fpgaq.outdir import read_manifest
 
     deploy = build_dir / "deploy"
     assert (deploy / "fpgaq_host.py").read_bytes() == Path(fpgaq.host.__file__).read_bytes()
     assert (deploy / "host.json").read_bytes() == (build_dir / "host.json").read_bytes()
-    assert not (deploy / "fpgaq.bit").exists()
+    driver = (deploy / "driver.py").read_text()
+    assert "START_AUTO_RESTART = 0x81" in driver and "BATCH" not in driver
+    files = read_manifest(build_dir)["files"]
+    assert {"deploy/driver.py", "deploy/fpgaq_host.py", "deploy/host.json", BITSTREAM_TCL} <= set(files)
+
+
+def test_no_driver_for_a_board_without_processing_system(exported, tmp_path):
+    from fpgaq.pipeline import build
+
+    path, _ = exported("mlp_float_bias", False)
+    build(path, "arty-a7-100t", tmp_path / "arty")
+    assert not (tmp_path / "arty" / "deploy").exists() and not (tmp_path / "arty" / "vivado").exists()
+
+
+def test_vitis_run_where_vitis_hls_is_absent(build_dir, tmp_path, monkeypatch):
+    """Vitis 2024.2 and later: `vitis-run --mode hls --tcl run_hls.tcl`, its log in synth/vitis-run.log; the
+    files it writes beside the script are the folder's."""
+    bin_dir = tmp_path / "bin2024"
+    fakes.install(bin_dir, ("vitis-run",))
+    log = tmp_path / "tools.jsonl"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_TOOL_LOG", str(log))
+    monkeypatch.delenv("FAKE_FAIL", raising=False)
+    report = synth(build_dir)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(c["tool"], c["argv"], c["cwd"]) for c in calls] == [
+        ("vitis-run", ["--mode", "hls", "--tcl", "run_hls.tcl"], str(build_dir / "hls"))
+    ]
+    assert report["synthesis"]["top"]["lut"] == 16000
+    assert "Running" in (build_dir / "synth" / "vitis-run.log").read_text()
+    monkeypatch.setenv("FAKE_FAIL", "vitis-run")
+    with pytest.raises(SynthError, match=r"vitis-run failed \(exit 1\); see .*vitis-run\.log: .*fake failure"):
+        synth(build_dir)
+
+
+def test_csim_builds_in_the_solution_folder_with_absolute_paths(build_dir, tools):
+    """run_hls.tcl's csim_design: the fake compiles the testbench (which drives fpgaq_accel through AXI-Stream,
+    one batch of 5 frames and TLAST checked) in hls/fpgaq_prj/solution1/csim/build as Vitis HLS does, where the
+    old relative -I. failed, and runs it on input.bin; output.bin equals the golden model."""
+    from fpgaq import frontend
+    from fpgaq.ir.execute import execute
+    from fpgaq.outdir import owned
+
+    graph = frontend.load(build_dir / "model.onnx")
+    codes = np.random.default_rng(4).integers(-128, 128, (5, 16)).astype(np.int64)
+    codes.tofile(build_dir / "hls" / "input.bin")
+    synth(build_dir)
+    calls = [c[0] for c in tools()[0]["calls"]]
+    assert calls.index("csim_design") < calls.index("csynth_design")
+    output = np.fromfile(build_dir / "hls" / "output.bin", dtype=np.int64).reshape(5, -1)
+    np.testing.assert_array_equal(output, execute(graph, codes)[graph.output.tensor].reshape(5, -1))
+    assert (build_dir / "hls" / "fpgaq_prj" / "solution1" / "csim" / "build" / "csim.exe").is_file()
+    assert owned(build_dir / "hls" / "output.bin") is not None  # written by the tool: the folder's
+    assert owned(build_dir / "hls" / "input.bin") is None  # the user's
 
 
 def test_bitstream_runs_vivado_after_vitis(build_dir, tools):
@@ -97,24 +161,119 @@ def test_bitstream_runs_vivado_after_vitis(build_dir, tools):
     deploy = build_dir / "deploy"
     assert (deploy / "fpgaq.bit").read_bytes().startswith(b"fake .bit")
     assert (deploy / "fpgaq.hwh").is_file()
-    assert report["deploy"]["files"][-2:] == ["fpgaq.bit", "fpgaq.hwh"]
+    assert report["deploy"]["files"] == ["driver.py", "fpgaq_host.py", "host.json", "fpgaq.bit", "fpgaq.hwh"]
+    design = vivado["design"]
+    assert design["jobs"] == "3" and design["cells"]["accel"]["vlnv"] == "fpgaq.org:hls:fpgaq_accel:1.0"
+    axis = json.loads((build_dir / "host.json").read_text())["axis"]
+    dma = design["cells"]["dma"]["config"]
+    assert dma["CONFIG.c_m_axis_mm2s_tdata_width"] == str(axis["input"]["word"])
+    assert dma["CONFIG.c_m_axi_mm2s_data_width"] == str(max(32, axis["input"]["word"]))
+
+
+def test_timing_failure_names_the_worst_slack(build_dir, tools, monkeypatch):
+    monkeypatch.setenv("FAKE_WNS", "-0.734")
+    with pytest.raises(
+        SynthError,
+        match=r"^vivado failed \(exit 1\): timing not met at 100 MHz: worst setup slack \(WNS\) -0\.734 ns, worst "
+        r"hold slack \(WHS\) 0\.031 ns; .*; see .*vivado\.log$",
+    ):
+        synth(build_dir, bitstream=True)
+    assert not (build_dir / "deploy" / "fpgaq.bit").exists()
+    monkeypatch.setenv("FAKE_WNS", "0.2")
+    monkeypatch.setenv("FAKE_WHS", "-0.05")
+    with pytest.raises(SynthError, match=r"worst hold slack \(WHS\) -0\.05 ns"):
+        synth(build_dir, bitstream=True)
+    monkeypatch.delenv("FAKE_WHS")
+    synth(build_dir, bitstream=True)
+    assert (build_dir / "deploy" / "fpgaq.bit").is_file()
+
+
+def test_synthesis_outputs_are_owned_file_by_file(build_dir, tools):
+    """A rebuild removes the bitstream that synth wrote and keeps a user's file in DIR/deploy."""
+    from fpgaq.pipeline import build
+
+    synth(build_dir, bitstream=True)
+    (build_dir / "deploy" / "notes.txt").write_text("mine")
+    build(build_dir / "model.onnx", "pynq-z2", build_dir)
+    deploy = build_dir / "deploy"
+    assert (deploy / "notes.txt").read_text() == "mine" and (deploy / "driver.py").is_file()
+    assert not (deploy / "fpgaq.bit").exists() and not (build_dir / "hls" / "fpgaq_prj").exists()
+    (deploy / "fpgaq.hwh").write_text("a user's handoff file")
+    with pytest.raises(FpgaqError, match=r"fpgaq\.hwh' exists and was not written by fpgaq"):
+        synth(build_dir, bitstream=True)
+
+
+def test_a_folder_built_without_the_driver_is_refused(build_dir, tools):
+    (build_dir / "deploy" / "driver.py").unlink()
+    with pytest.raises(SynthError, match=r"^deploy/driver\.py is missing: rebuild the folder with this fpgaq"):
+        synth(build_dir)
+    assert tools() == []
+
+
+def _block_design(board: str, words: tuple[int, int], folder: Path, monkeypatch) -> tuple[str, dict]:
+    """The block-design Tcl of `board` for streams of `words` bits, and the design the fake Vivado's commands
+    record when a real Tcl interpreter runs it (from DIR/vivado, with the exported IP in place)."""
+    b = load_board(board)
+    axis = {"input": {"word": words[0]}, "output": {"word": words[1]}}
+    tcl = deploy_scripts(b, b.clock_ns, axis, "m.onnx")[BITSTREAM_TCL]
+    ip = folder / "hls" / "fpgaq_prj" / "solution1" / "impl" / "ip"
+    ip.mkdir(parents=True, exist_ok=True)
+    (ip / "component.xml").write_text("<spirit:component>fpgaq.org:hls:fpgaq_accel:1.0</spirit:component>")
+    (folder / "vivado").mkdir(exist_ok=True)
+    (folder / "vivado" / "build_bitstream.tcl").write_text(tcl)
+    monkeypatch.chdir(folder / "vivado")
+    return tcl, fakes.block_design(folder / "vivado" / "build_bitstream.tcl")
+
+
+def test_dma_memory_mapped_width():
+    assert [dma_mm_width(w) for w in (8, 16, 32, 64, 128, 1024)] == [32, 32, 32, 64, 128, 1024]
+    assert all(w in DMA_MM_WIDTHS for w in (32, 64, 128, 256, 512, 1024))
+    with pytest.raises(ValueError, match="at most 1024 bits wide, not 2048"):
+        dma_mm_width(2048)
 
 
 @pytest.mark.parametrize("board", [b.name for b in all_boards() if b.has_processing_system])
-def test_block_design_for_every_board(board):
+def test_block_design_for_every_board(board, tmp_path, monkeypatch):
+    """For every board with a processing system and every stream width the planner makes (8 to 64 bits): the AXI
+    DMA's stream widths are the accelerator's, its memory-mapped widths the narrowest legal ones at least as
+    wide (32 to 1024, powers of two), its length register 26 bits; the AXI automation uses the current clock keys
+    (Clk_master, Clk_slave, Clk_xbar: the PL clock), and a missed timing stops the script naming the slack."""
     b = load_board(board)
-    axis = {"input": {"word": 64}, "output": {"word": 16}}
-    tcl = deploy_scripts(b, b.clock_ns, axis, "m.onnx")[BITSTREAM_TCL]
+    for n, words in enumerate(((64, 16), (8, 32), (16, 64), (32, 8))):
+        tcl, design = _block_design(board, words, tmp_path / str(n), monkeypatch)
+        dma = design["cells"]["dma"]["config"]
+        assert dma == {
+            "CONFIG.c_include_sg": "0",
+            "CONFIG.c_sg_length_width": "26",
+            "CONFIG.c_m_axis_mm2s_tdata_width": str(words[0]),
+            "CONFIG.c_m_axi_mm2s_data_width": str(max(32, words[0])),
+            "CONFIG.c_s_axis_s2mm_tdata_width": str(words[1]),
+            "CONFIG.c_m_axi_s2mm_data_width": str(max(32, words[1])),
+            "CONFIG.c_mm2s_burst_size": "16",
+            "CONFIG.c_s2mm_burst_size": "16",
+        }
+    assert design["part"] == b.part
+    ps = "processing_system7" if b.shell == "zynq-ps7" else "zynq_ultra_ps_e"
+    assert design["cells"]["ps"]["vlnv"] == f"xilinx.com:ip:{ps}"
+    freq = "PCW_FPGA0_PERIPHERAL_FREQMHZ" if b.shell == "zynq-ps7" else "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"
+    assert design["cells"]["ps"]["config"][f"CONFIG.{freq}"] == f"{b.clock_mhz:g}"
+    assert design["cells"]["accel"]["vlnv"] == "fpgaq.org:hls:fpgaq_accel:1.0"
+    assert design["nets"] == [["dma/M_AXIS_MM2S", "accel/src"], ["accel/dst", "dma/S_AXIS_S2MM"]]
+    clock = "/ps/FCLK_CLK0" if b.shell == "zynq-ps7" else "/ps/pl_clk0"
+    axi = [a for a in design["automation"] if a["rule"] == "xilinx.com:bd_rule:axi4"]
+    assert [a["target"] for a in axi] == ["dma/S_AXI_LITE", "accel/s_axi_control", "dma/M_AXI_MM2S", "dma/M_AXI_S2MM"]
+    for a in axi:
+        assert {k: a["config"][k] for k in ("Clk_master", "Clk_slave", "Clk_xbar")} == dict.fromkeys(
+            ("Clk_master", "Clk_slave", "Clk_xbar"), clock
+        )
     assert f"create_project -force {{fpgaq_vivado}} . -part {{{b.part}}}" in tcl
     assert f"set_property board_part {{{b.board_part}}}" in tcl
-    ps = "processing_system7" if b.shell == "zynq-ps7" else "zynq_ultra_ps_e"
-    assert f"create_bd_cell -type ip -vlnv xilinx.com:ip:{ps} ps" in tcl
-    freq = "PCW_FPGA0_PERIPHERAL_FREQMHZ" if b.shell == "zynq-ps7" else "PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"
-    assert f"CONFIG.{freq} {{{b.clock_mhz:g}}}" in tcl
-    assert "CONFIG.c_m_axis_mm2s_tdata_width {64}" in tcl and "CONFIG.c_s_axis_s2mm_tdata_width {16}" in tcl
-    assert "create_bd_cell -type ip -vlnv {fpgaq.org:hls:fpgaq_accel:1.0} accel" in tcl
-    assert "connect_bd_intf_net [get_bd_intf_pins dma/M_AXIS_MM2S] [get_bd_intf_pins accel/src]" in tcl
-    assert tcl.index("launch_runs") < tcl.index("file copy -force fpgaq_vivado.runs/impl_1/fpgaq_wrapper.bit")
+    assert tcl.index("STATS.WNS") < tcl.index("file copy -force fpgaq_vivado.runs/impl_1/fpgaq_wrapper.bit")
+    assert (tmp_path / "3" / "deploy" / "fpgaq.bit").is_file()
+    monkeypatch.setenv("FAKE_WNS", "-1.5")
+    with pytest.raises(tkinter.TclError, match=r"^fpgaq error: timing not met at .* \(WNS\) -1\.5 ns"):
+        _block_design(board, (64, 16), tmp_path / "late", monkeypatch)
+    assert not (tmp_path / "late" / "deploy").exists()
 
 
 def test_missing_tools_exit_2_with_the_docker_command(build_dir, tools, monkeypatch, tmp_path):
@@ -124,7 +283,7 @@ def test_missing_tools_exit_2_with_the_docker_command(build_dir, tools, monkeypa
     )
     assert result.returncode == 2
     line = result.stderr.strip()
-    assert line.startswith("error: vitis_hls not found on PATH (HLS synthesis)")
+    assert line.startswith("error: vitis_hls or vitis-run not found on PATH (HLS synthesis)")
     assert "docker run --rm -it -v /tools/Xilinx:/tools/Xilinx:ro" in line and "fpgaq-toolchain" in line
     # with --bitstream a missing vivado is reported before hours of HLS
     only_vitis = tmp_path / "only_vitis"

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
-from fpgaq.backends.hls.emit import deploy_scripts, render
+from fpgaq.backends.hls.emit import DRIVER, deploy_scripts, render
 from fpgaq.backends.hls.lint import check_sources
 from fpgaq.backends.hls.timed import TimedSim, load, size_fifos
 from fpgaq.boards import Board
+from fpgaq.outdir import write_atomic
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
 
@@ -32,6 +33,10 @@ class HlsBackend:
         return files
 
     def compile(self, folder: Path, check_overflow: bool) -> dict:
+        """The C-simulation library; and the PYNQ driver's copy of host.json (written by the build only after
+        emit), so that DIR/deploy is complete when the build ends."""
+        if (folder / DRIVER[0]).is_file():
+            write_atomic(folder / DRIVER[2], (folder / "host.json").read_bytes())
         defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()
         return compile_library(folder / "hls", folder / "csim" / LIBRARY, defines)
 

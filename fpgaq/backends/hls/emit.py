@@ -13,11 +13,12 @@ Jinja Environment (StrictUndefined), thin templates in templates/.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from fpgaq import __version__, escape
+from fpgaq import __version__, escape, host
 from fpgaq.boards import Board
 from fpgaq.ir.types import IntType
 from fpgaq.plan import kernels as k
@@ -35,13 +36,16 @@ TEMPLATES = {
     "testbench.cpp": "testbench.cpp.j2",
     "run_hls.tcl": "run_hls.tcl.j2",
 }
-CFLAGS = "-std=c++14 -I. -Ilib"
+CFLAGS = "-std=c++14"  # run_hls.tcl adds the include folders as absolute paths when it runs
 PROJECT = "fpgaq_prj"  # the Vitis HLS project folder under DIR/hls
 TOP = "fpgaq_accel"  # the synthesis top function (top_axi.cpp) and IP name
 IP = {"ip_vendor": "fpgaq.org", "ip_library": "hls", "ip_version": "1.0"}
 IP_VLNV = f"{IP['ip_vendor']}:{IP['ip_library']}:{TOP}:{IP['ip_version']}"
 DESIGN = "fpgaq"  # the Vivado block design: DIR/deploy/fpgaq.bit, fpgaq.hwh
 BITSTREAM_TCL = "vivado/build_bitstream.tcl"
+DRIVER = ("deploy/driver.py", "deploy/fpgaq_host.py", "deploy/host.json")  # the PYNQ driver's files
+DMA_LENGTH_BITS = 26  # the AXI DMA's buffer length register (c_sg_length_width): transfers up to 2**26 - 1 bytes
+DMA_MM_WIDTHS = (32, 64, 128, 256, 512, 1024)  # c_m_axi_{mm2s,s2mm}_data_width values the AXI DMA takes (PG021)
 
 
 # ---- C++ spelling ------------------------------------------------------------------------------------------
@@ -334,12 +338,24 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
     return {name: env.get_template(template).render(**context) for name, template in TEMPLATES.items()}
 
 
-def deploy_scripts(board: Board, clock_ns: float, axis: dict, model_name: str) -> dict[str, str]:
-    """Build-folder path -> text of the scripts that turn the HLS IP into a bitstream, written by every build so
-    that they can be read before any tool runs: the Vivado block design (boards with a processing system).
-    Paths in them are relative to the build folder, so no folder name ever reaches Tcl."""
+def dma_mm_width(stream_bits: int) -> int:
+    """The AXI DMA's memory-mapped data width for a stream of `stream_bits` bits: the narrowest legal width that is
+    at least the stream's (PG021: the memory-mapped side may not be narrower than the stream side)."""
+    for width in DMA_MM_WIDTHS:
+        if width >= stream_bits:
+            return width
+    raise ValueError(f"an AXI DMA stream is at most {DMA_MM_WIDTHS[-1]} bits wide, not {stream_bits}")
+
+
+def deploy_scripts(board: Board, clock_ns: float, axis: dict, model_name: str) -> dict[str, str | bytes]:
+    """Build-folder path -> content of what turns the HLS IP into a running board (boards with a processing
+    system), written by every build so that it can be read before any tool runs: the Vivado block design
+    (vivado/build_bitstream.tcl) and the PYNQ driver (deploy/driver.py and deploy/fpgaq_host.py; the backend adds
+    deploy/host.json once the build has written host.json). Paths in the Tcl are relative to its folder, so no
+    folder name ever reaches Tcl."""
     if not board.has_processing_system:
         return {}
+    words = {side: axis[side]["word"] for side in ("input", "output")}
     tcl = (
         environment()
         .get_template("vivado_bd.tcl.j2")
@@ -353,8 +369,15 @@ def deploy_scripts(board: Board, clock_ns: float, axis: dict, model_name: str) -
             design=DESIGN,
             ip_vlnv=IP_VLNV,
             clock_mhz=f"{1000.0 / clock_ns:g}",
-            in_word=axis["input"]["word"],
-            out_word=axis["output"]["word"],
+            in_word=words["input"],
+            out_word=words["output"],
+            in_mm_width=dma_mm_width(words["input"]),
+            out_mm_width=dma_mm_width(words["output"]),
+            length_bits=DMA_LENGTH_BITS,
         )
     )
-    return {BITSTREAM_TCL: tcl}
+    return {
+        BITSTREAM_TCL: tcl,
+        DRIVER[0]: (data_dir("templates") / "driver.py").read_bytes(),
+        DRIVER[1]: Path(host.__file__).read_bytes(),  # byte-identical: the host code the C-simulation runs
+    }
