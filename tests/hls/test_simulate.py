@@ -17,7 +17,6 @@ from fpgaq.backends.hls.csim import CSim
 from fpgaq.backends.hls.timed import Deadlock, declared_depths
 from fpgaq.cli import main
 from fpgaq.ir.execute import run
-from fpgaq.ir.hostio import quantize_input
 from fpgaq.pipeline import build_graph
 from fpgaq.report.files import read_report
 from fpgaq.simulate import simulate
