@@ -21,7 +21,7 @@ LAYERS = [
     {"estimate"},
     {"backends"},
     {"report"},
-    {"synth"},
+    {"synth", "simulate"},
     {"pipeline"},
     {"quant"},
     {"demo"},
