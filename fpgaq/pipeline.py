@@ -345,6 +345,10 @@ def build_plan(
         else:
             depths = {s.name: fifo_depth for s in plan_.streams}
             fifos = {"sized_by": "--fifo-depth"}
+            with progress.step("checking the FIFO depths (timed dataflow simulation)"):
+                problem = backend.check_fifos(compiled, plan_, depths, stream_table(plan_, depths))
+            if problem:
+                target = Target(target.board, target.clock_ns, target.backend, target.warnings + (problem,))
         fifos["streams"] = stream_table(plan_, depths)
         plan_ = dataclasses.replace(plan_, depths=depths)
         cost = estimate(plan_, target)  # with the FIFOs at their depths

@@ -117,6 +117,7 @@ def test_depth_two_deadlocks_named_with_exit_3_in_bounded_time(residual, exporte
     assert report.fifos["sized_by"] == "--fifo-depth"
     assert set(declared_depths((out / "hls" / "top.cpp").read_text()).values()) == {2}
     shortcut = _shortcut(report)
+    assert [w for w in report.warnings if w.startswith("deadlock") and f"space in {shortcut}" in w]  # said at build
     with pytest.raises(Deadlock) as caught:
         simulate(out, _inputs(graph, 2))
     message = str(caught.value)
@@ -151,6 +152,7 @@ def test_forced_depths_are_declared_bound_and_costed(exported, lowered, tmp_path
     assert declared_depths(top) == dict.fromkeys(names, depth)
     bound = re.findall(r"BIND_STORAGE variable = (\w+) type = fifo impl = (\w+)", top)
     assert bound == ([] if impl is None else [(n, impl) for n in names])
+    assert not [w for w in report.warnings if "FIFO" in w or "deadlock" in w]  # a chain runs at any depth
     shallow = build_graph(graph, "pynq-z2", tmp_path / "s", "model.onnx", fifo_depth=2).totals
     if depth > 2:
         resource = "bram18" if impl == "bram" else "lut"

@@ -9,7 +9,7 @@ from pathlib import Path
 from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
 from fpgaq.backends.hls.emit import DRIVER, deploy_scripts, render
 from fpgaq.backends.hls.lint import check_sources
-from fpgaq.backends.hls.timed import TimedSim, load, size_fifos
+from fpgaq.backends.hls.timed import TimedSim, check_depths, load, size_fifos
 from fpgaq.boards import Board
 from fpgaq.outdir import write_atomic
 from fpgaq.plan.kernels import Plan
@@ -47,6 +47,12 @@ class HlsBackend:
         """FIFO depths for a plan whose sources `compiled` (this backend's compile result) was built from."""
         sim = self.timed(Path(compiled["library"]), plan)
         return size_fifos(sim, [s.name for s in plan.streams], sim.in_bytes)
+
+    def check_fifos(self, compiled: dict, plan: Plan, depths: dict[str, int], streams: dict) -> str | None:
+        """A warning when the FIFOs at `depths` deadlock or slow the design (fpgaq.backends.hls.timed; `streams`:
+        name -> its "writer" and "reader" kernels)."""
+        sim = self.timed(Path(compiled["library"]), plan)
+        return check_depths(sim, depths, sim.in_bytes, streams)
 
     @staticmethod
     def timed(library: Path, plan: Plan) -> TimedSim:

@@ -164,6 +164,21 @@ def size_fifos(sim: TimedSim, streams: list[str], frame_bytes: int) -> tuple[dic
     return depths, {"interval": interval, "runs": runs}
 
 
+def check_depths(sim: TimedSim, depths: dict[str, int], frame_bytes: int, streams: dict | None = None) -> str | None:
+    """A warning when FIFOs at `depths` (e.g. forced by --fifo-depth) deadlock or cost throughput, else None
+    (`streams`: as deadlock_message's)."""
+    words = np.zeros((SIZING_FRAMES, frame_bytes), dtype=np.uint8)
+    forced = sim.run(words, depths)
+    if forced.deadlock:
+        where = "timed simulation at these FIFO depths; sized depths do not"
+        return f"{deadlock_message(forced.report, streams)} ({where})"
+    free = sim.run(words, dict.fromkeys(depths, 0))
+    if forced.interval() > free.interval():
+        return (f"these FIFO depths cost throughput: {forced.interval():,} cycles per frame in the timed simulation "
+                f"against {free.interval():,} with deep enough FIFOs")  # fmt: skip
+    return None
+
+
 def summary(run: Run, clock_mhz: float) -> dict:
     """The "simulation" section of report.json for one run."""
     interval, latency = run.interval(), run.latency()
