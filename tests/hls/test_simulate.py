@@ -57,27 +57,35 @@ def test_simulation_equals_golden_and_the_estimate(built, lowered, name, folding
 # ---- a fork: FIFO sizing and deadlock -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def residual(exported, lowered, tmp_path_factory):
-    """(report, build folder, graph) of the residual block at the default folding, FIFOs sized by the build."""
-    path, _ = exported("residual", False)
+@pytest.fixture(scope="module", params=["cnn", "residual"])  # the test models with a fork
+def forked(request, exported, lowered, tmp_path_factory):
+    """(report, build folder, graph) of a model with a fork at the default folding, FIFOs sized by the build."""
+    path, _ = exported(request.param, False)
     graph = lowered(path)
-    out = tmp_path_factory.mktemp("residual")
+    out = tmp_path_factory.mktemp(request.param)
     report = build_graph(graph, "pynq-z2", out, "model.onnx")
     return report, out, graph
 
 
 def _shortcut(report) -> str:
-    """The fork's output that the add reads directly (the branch that holds what the convolutions buffer)."""
+    """The add's input on the fork's short branch (the fewest kernels back to the fork): the stream that must hold
+    what the other branch buffers."""
     streams = report.fifos["streams"]
-    (name,) = [n for n, s in streams.items() if s["writer"].startswith("dwc_") and s["reader"].startswith("add")
-               and streams[next(m for m, t in streams.items() if t["reader"] == s["writer"])]["writer"].startswith(
-                   "fork")]  # fmt: skip
-    return name
+    into = {s["reader"]: n for n, s in streams.items()}
+
+    def hops(name: str) -> int:
+        count, writer = 0, streams[name]["writer"]
+        while not writer.startswith("fork"):
+            count, writer = count + 1, streams[into[writer]]["writer"]
+        return count
+
+    inputs = [n for n, s in streams.items() if s["reader"].startswith("add")]
+    assert len(inputs) == 2
+    return min(inputs, key=hops)
 
 
-def test_sized_fifos_keep_a_fork_from_deadlocking_at_full_throughput(residual):
-    report, out, graph = residual
+def test_sized_fifos_keep_a_fork_from_deadlocking_at_full_throughput(forked):
+    report, out, graph = forked
     assert report.fifos["sized_by"] == "timed simulation"
     streams = report.fifos["streams"]
     top = (out / "hls" / "top.cpp").read_text()
@@ -94,9 +102,9 @@ def test_sized_fifos_keep_a_fork_from_deadlocking_at_full_throughput(residual):
     assert occupancy[shortcut] > 2
 
 
-def test_each_sized_depth_is_the_smallest_that_keeps_throughput(residual):
+def test_each_sized_depth_is_the_smallest_that_keeps_throughput(forked):
     """One word less on any FIFO the sizing deepened: a deadlock or fewer frames per second."""
-    report, out, graph = residual
+    report, out, graph = forked
     depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
     sim = CSim(out).timed()
     words = np.zeros((4, sim.in_bytes), dtype=np.uint8)
@@ -109,8 +117,9 @@ def test_each_sized_depth_is_the_smallest_that_keeps_throughput(residual):
         assert less.deadlock or less.interval() > interval, name
 
 
-def test_depth_two_deadlocks_named_with_exit_3_in_bounded_time(residual, exported, lowered, tmp_path):
-    path, _ = exported("residual", False)
+@pytest.mark.parametrize("name", ["cnn", "residual"])  # the test models with a fork
+def test_depth_two_deadlocks_named_with_exit_3_in_bounded_time(exported, lowered, tmp_path, name):
+    path, _ = exported(name, False)
     graph = lowered(path)
     out = tmp_path / "two"
     report = build_graph(graph, "pynq-z2", out, "model.onnx", fifo_depth=2)
