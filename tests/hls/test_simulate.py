@@ -137,6 +137,7 @@ def test_depth_two_deadlocks_named_with_exit_3_in_bounded_time(exported, lowered
     assert shortcut in {f["name"] for f in full}
     assert {b["process"] for b in section["blocked"]} and all(b["waits_for"] in ("data", "space")
                                                                for b in section["blocked"])  # fmt: skip
+    assert "Timed simulation: deadlock" in (out / "report.html").read_text()
     np.save(tmp_path / "x.npy", _inputs(graph, 3))
     start = time.monotonic()
     result = CliRunner().invoke(main, ["simulate", str(out), "--input", str(tmp_path / "x.npy"),
@@ -214,3 +215,5 @@ def test_simulate_cli_writes_outputs_and_prints_the_comparison(built, lowered, t
     y = np.load(tmp_path / "y.npy")
     np.testing.assert_array_equal(y, run(graph, x[np.arange(5) % 2]))
     assert read_report(Path(out)).simulation["frames"] == 5
+    html = (Path(out) / "report.html").read_text()
+    assert "<h2>Timed simulation</h2>" in html and "<h2>FIFOs</h2>" in html
