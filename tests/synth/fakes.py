@@ -106,18 +106,14 @@ TOP_NUMBERS = {"latency": 42, "interval": 24, "bram": 2, "dsp": 0, "ff": 9000, "
 MODULE_NUMBERS = {"latency": 30, "interval": 24, "bram": 0, "dsp": 0, "ff": 2500, "lut": 5000}
 
 
-class VitisHls:
-    """The Tcl commands of Vitis HLS that run_hls.tcl uses."""
+class RecordedTool:
+    """A fake tool's Tcl commands (the methods named in COMMANDS), each call recorded in self.calls."""
 
-    def __init__(self, record: dict):
-        self.calls = record.setdefault("calls", [])
-        self.project = self.top = self.part = self.clock = None
-        self.files: list[tuple[Path, list[str], bool]] = []  # (source, cflags, testbench?)
+    COMMANDS: tuple[str, ...] = ()
+    calls: list
 
     def commands(self) -> dict:
-        names = ("open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock",
-                 "csim_design", "csynth_design", "export_design", "exit")  # fmt: skip
-        return {name: self._recorded(name, getattr(self, name)) for name in names}
+        return {name: self._recorded(name, getattr(self, name)) for name in self.COMMANDS}
 
     def _recorded(self, name, function):
         def command(*words):
@@ -125,6 +121,18 @@ class VitisHls:
             return function(*words)
 
         return command
+
+
+class VitisHls(RecordedTool):
+    """The Tcl commands of Vitis HLS that run_hls.tcl uses."""
+
+    def __init__(self, record: dict):
+        self.calls = record.setdefault("calls", [])
+        self.project = self.top = self.part = self.clock = None
+        self.files: list[tuple[Path, list[str], bool]] = []  # (source, cflags, testbench?)
+
+    COMMANDS = ("open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock", "csim_design",
+                "csynth_design", "export_design", "exit")  # fmt: skip
 
     def open_project(self, *words):
         _, (self.project,) = _options(words, set())
@@ -239,7 +247,7 @@ def _script(script: Path, commands: dict, argv=()) -> None:
 AXI4_AUTOMATION = {"Clk_master", "Clk_slave", "Clk_xbar", "Master", "Slave", "ddr_seg", "intc_ip", "master_apm"}
 
 
-class Vivado:
+class Vivado(RecordedTool):
     """The Tcl commands of Vivado that build_bitstream.tcl uses; `design` records the block design."""
 
     def __init__(self, record: dict):
@@ -248,19 +256,10 @@ class Vivado:
         self.project = self.bd = None
         self.ip_repo = None
 
-    def commands(self) -> dict:
-        names = ("create_project", "set_property", "current_project", "update_ip_catalog", "create_bd_design",
-                 "create_bd_cell", "get_bd_cells", "get_bd_intf_pins", "connect_bd_intf_net", "apply_bd_automation",
-                 "validate_bd_design", "save_bd_design", "make_wrapper", "get_files", "add_files", "current_fileset",
-                 "update_compile_order", "launch_runs", "wait_on_run", "get_runs", "get_property")  # fmt: skip
-        return {name: self._recorded(name, getattr(self, name)) for name in names}
-
-    def _recorded(self, name, function):
-        def command(*words):
-            self.calls.append([name, *words])
-            return function(*words)
-
-        return command
+    COMMANDS = ("create_project", "set_property", "current_project", "update_ip_catalog", "create_bd_design",
+                "create_bd_cell", "get_bd_cells", "get_bd_intf_pins", "connect_bd_intf_net", "apply_bd_automation",
+                "validate_bd_design", "save_bd_design", "make_wrapper", "get_files", "add_files", "current_fileset",
+                "update_compile_order", "launch_runs", "wait_on_run", "get_runs", "get_property")  # fmt: skip
 
     def create_project(self, *words):
         options, (self.project, _) = _options(words, {"-part"})
