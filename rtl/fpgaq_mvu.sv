@@ -1,0 +1,125 @@
+// Streaming matrix-vector unit with PE (output channels in parallel) and SIMD (inputs in parallel) folding: the
+// RTL twin of hls/fpgaq/mvu.h (dense and grouped layers, no fused activation), with AXI-Stream handshakes.
+//
+// Vectors (any number: the counters wrap) through G groups of an OCG x KG weight matrix. Output channel o = g * OCG + j uses inputs
+// g * KG .. g * KG + KG - 1. One fold per cycle: fold = (g * NF + nf) * SF + sf with NF = OCG / PE, SF = KG / SIMD,
+// in that order (sf fastest), G * NF * SF cycles per vector when neither stream waits.
+// - in:  G * SF words per vector of SIMD elements (element s at bits [s * IN_BITS +: IN_BITS]), read on the first
+//        neuron fold of a group (nf == 0) and kept in SF words of registers for the other neuron folds;
+// - out: one word of PE accumulators per neuron fold (lane p at bits [p * ACC_BITS +: ACC_BITS]), two's complement;
+// - weights (WEIGHTS, $readmemh): FOLDS words of PE * SIMD signed weights, weight (p, s) at bits
+//   [(p * SIMD + s) * W_BITS +: W_BITS]; bias (BIAS): G * NF words of PE signed values, lane p at [p * B_BITS +:].
+// Accumulation as mvu.h: the SIMD products of a fold summed in TILE_BITS, then added to the running sum (the bias
+// on sf == 0) in ACC_BITS; both widths come from fpgaq.bounds (exact ranges of the actual weights), so the
+// arithmetic modulo 2^width is exact. Handshake: a word moves when valid and ready are both high at a rising
+// clock edge; out_valid stays high until the word is taken, and a full output register stalls the unit only on
+// the fold that would overwrite it (one register of slack, so a consumer that is always ready sees II = 1).
+`default_nettype none
+
+module fpgaq_mvu #(
+    parameter integer G = 1,
+    parameter integer KG = 4,
+    parameter integer OCG = 4,
+    parameter integer SIMD = 2,
+    parameter integer PE = 2,
+    parameter integer IN_BITS = 4,
+    parameter integer IN_SIGNED = 0,
+    parameter integer W_BITS = 4,
+    parameter integer B_BITS = 8,
+    parameter integer TILE_BITS = 12,
+    parameter integer ACC_BITS = 16,
+    parameter WEIGHTS = "weights.mem",
+    parameter BIAS = "bias.mem"
+) (
+    input wire clk,
+    input wire rst,  // synchronous, active high
+    input wire [SIMD*IN_BITS-1:0] in_data,
+    input wire in_valid,
+    output wire in_ready,
+    output reg [PE*ACC_BITS-1:0] out_data,
+    output reg out_valid,
+    input wire out_ready
+);
+    localparam integer SF = KG / SIMD;
+    localparam integer NF = OCG / PE;
+    localparam integer FOLDS = G * NF * SF;
+    localparam integer SB = SF > 1 ? $clog2(SF) : 1;  // counter widths
+    localparam integer NB = NF > 1 ? $clog2(NF) : 1;
+    localparam integer FB = G * NF > 1 ? $clog2(G * NF) : 1;
+    localparam integer WB = FOLDS > 1 ? $clog2(FOLDS) : 1;
+
+    reg [PE*SIMD*W_BITS-1:0] wmem[0:(1<<WB)-1];  // FOLDS words used
+    reg [PE*B_BITS-1:0] bmem[0:(1<<FB)-1];  // G * NF words used
+    initial begin
+        $readmemh(WEIGHTS, wmem, 0, FOLDS - 1);
+        $readmemh(BIAS, bmem, 0, G * NF - 1);
+    end
+
+    reg [SIMD*IN_BITS-1:0] inbuf[0:(1<<SB)-1];
+    reg [PE*ACC_BITS-1:0] acc;
+    reg [SB-1:0] sf;
+    reg [NB-1:0] nf;
+    reg [FB-1:0] f;  // g * NF + nf: the neuron fold
+    reg [WB-1:0] fold;  // f * SF + sf
+
+    wire first_nf = nf == 0;
+    wire last_sf = sf == SB'(SF - 1);
+    wire slot = !out_valid || out_ready;
+    assign in_ready = first_nf && (!last_sf || slot);
+    wire fire = (!first_nf || in_valid) && (!last_sf || slot);
+
+    wire [SIMD*IN_BITS-1:0] x = first_nf ? in_data : inbuf[sf];
+    wire [PE*SIMD*W_BITS-1:0] w = wmem[fold];
+    wire [PE*B_BITS-1:0] b = bmem[f];
+
+    // the SIMD products of each lane, then the running sum
+    reg [PE*ACC_BITS-1:0] sum;
+    reg signed [TILE_BITS-1:0] tile;
+    reg signed [IN_BITS:0] xs;  // one more bit: an unsigned input as a non-negative signed value
+    reg signed [W_BITS-1:0] ws;
+    reg signed [ACC_BITS-1:0] base;
+    integer p, s;
+    always @* begin
+        sum = {PE * ACC_BITS{1'b0}};
+        for (p = 0; p < PE; p = p + 1) begin
+            tile = {TILE_BITS{1'b0}};
+            for (s = 0; s < SIMD; s = s + 1) begin
+                ws = w[(p*SIMD+s)*W_BITS+:W_BITS];
+                xs = {IN_SIGNED != 0 && x[s*IN_BITS+IN_BITS-1], x[s*IN_BITS+:IN_BITS]};
+                tile = tile + TILE_BITS'(ws) * TILE_BITS'(xs);  // sign-extended, then multiplied
+            end
+            base = sf == 0 ? ACC_BITS'($signed(b[p*B_BITS+:B_BITS])) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
+            sum[p*ACC_BITS+:ACC_BITS] = base + ACC_BITS'(tile);
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            sf <= 0;
+            nf <= 0;
+            f <= 0;
+            fold <= 0;
+            out_valid <= 1'b0;
+        end else begin
+            if (out_valid && out_ready) out_valid <= 1'b0;
+            if (fire) begin
+                acc <= sum;
+                if (first_nf && NF > 1) inbuf[sf] <= in_data;
+                if (last_sf) begin
+                    out_data <= sum;
+                    out_valid <= 1'b1;
+                end
+                fold <= fold == WB'(FOLDS - 1) ? 0 : fold + 1'b1;
+                if (last_sf) begin
+                    sf <= 0;
+                    f <= f == FB'(G * NF - 1) ? 0 : f + 1'b1;
+                    nf <= nf == NB'(NF - 1) ? 0 : nf + 1'b1;
+                end else begin
+                    sf <= sf + 1'b1;
+                end
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
