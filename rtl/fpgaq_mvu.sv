@@ -1,14 +1,18 @@
 // Streaming matrix-vector unit with PE (output channels in parallel) and SIMD (inputs in parallel) folding: the
-// RTL twin of hls/fpgaq/mvu.h (dense and grouped layers, no fused activation), with AXI-Stream handshakes.
+// RTL twin of hls/fpgaq/mvu.h (dense and grouped layers, no activation or a fused multi-threshold activation),
+// with AXI-Stream handshakes.
 //
 // Vectors (any number: the counters wrap) through G groups of an OCG x KG weight matrix. Output channel o = g * OCG + j uses inputs
 // g * KG .. g * KG + KG - 1. One fold per cycle: fold = (g * NF + nf) * SF + sf with NF = OCG / PE, SF = KG / SIMD,
 // in that order (sf fastest), G * NF * SF cycles per vector when neither stream waits.
 // - in:  G * SF words per vector of SIMD elements (element s at bits [s * IN_BITS +: IN_BITS]), read on the first
 //        neuron fold of a group (nf == 0) and kept in SF words of registers for the other neuron folds;
-// - out: one word of PE accumulators per neuron fold (lane p at bits [p * ACC_BITS +: ACC_BITS]), two's complement;
+// - out: one word of PE results per neuron fold (lane p at bits [p * OUT_BITS +: OUT_BITS]): the accumulator
+//        resized to OUT_BITS (ACT = 0), or BASE + #{l : y >= t[l]} with y = -acc where negated (ACT = 1);
 // - weights (WEIGHTS, $readmemh): FOLDS words of PE * SIMD signed weights, weight (p, s) at bits
-//   [(p * SIMD + s) * W_BITS +: W_BITS]; bias (BIAS): G * NF words of PE signed values, lane p at [p * B_BITS +:].
+//   [(p * SIMD + s) * W_BITS +: W_BITS]; bias (BIAS): G * NF words of PE signed values, lane p at [p * B_BITS +:];
+//   thresholds (THRESHOLDS, ACT = 1): G * NF words of PE * LEVELS signed values ascending, (p, l) at
+//   [(p * LEVELS + l) * T_BITS +: T_BITS]; negation flags (NEGATE): G * NF words of PE bits.
 // Accumulation as mvu.h: the SIMD products of a fold summed in TILE_BITS, then added to the running sum (the bias
 // on sf == 0) in ACC_BITS; both widths come from fpgaq.bounds (exact ranges of the actual weights), so the
 // arithmetic modulo 2^width is exact. Handshake: a word moves when valid and ready are both high at a rising
@@ -28,15 +32,22 @@ module fpgaq_mvu #(
     parameter integer B_BITS = 8,
     parameter integer TILE_BITS = 12,
     parameter integer ACC_BITS = 16,
+    parameter integer OUT_BITS = ACC_BITS,
+    parameter integer ACT = 0,  // 0: the accumulator; 1: a fused multi-threshold activation
+    parameter integer LEVELS = 1,
+    parameter integer T_BITS = 1,
+    parameter integer BASE = 0,
     parameter WEIGHTS = "weights.mem",
-    parameter BIAS = "bias.mem"
+    parameter BIAS = "bias.mem",
+    parameter THRESHOLDS = "thresholds.mem",
+    parameter NEGATE = "negate.mem"
 ) (
     input wire clk,
     input wire rst,  // synchronous, active high
     input wire [SIMD*IN_BITS-1:0] in_data,
     input wire in_valid,
     output wire in_ready,
-    output reg [PE*ACC_BITS-1:0] out_data,
+    output reg [PE*OUT_BITS-1:0] out_data,
     output reg out_valid,
     input wire out_ready
 );
@@ -50,9 +61,15 @@ module fpgaq_mvu #(
 
     reg [PE*SIMD*W_BITS-1:0] wmem[0:(1<<WB)-1];  // FOLDS words used
     reg [PE*B_BITS-1:0] bmem[0:(1<<FB)-1];  // G * NF words used
+    reg [PE*LEVELS*T_BITS-1:0] tmem[0:(1<<FB)-1];
+    reg [PE-1:0] nmem[0:(1<<FB)-1];
     initial begin
         $readmemh(WEIGHTS, wmem, 0, FOLDS - 1);
         $readmemh(BIAS, bmem, 0, G * NF - 1);
+        if (ACT == 1) begin
+            $readmemh(THRESHOLDS, tmem, 0, G * NF - 1);
+            $readmemh(NEGATE, nmem, 0, G * NF - 1);
+        end
     end
 
     reg [SIMD*IN_BITS-1:0] inbuf[0:(1<<SB)-1];
@@ -71,9 +88,17 @@ module fpgaq_mvu #(
     wire [SIMD*IN_BITS-1:0] x = first_nf ? in_data : inbuf[sf];
     wire [PE*SIMD*W_BITS-1:0] w = wmem[fold];
     wire [PE*B_BITS-1:0] b = bmem[f];
+    wire [PE*LEVELS*T_BITS-1:0] t = tmem[f];
+    wire [PE-1:0] neg = nmem[f];
 
-    // the SIMD products of each lane, then the running sum
+    // the SIMD products of each lane, then the running sum, then the activation
+    localparam integer CB = (ACC_BITS + 1 > T_BITS ? ACC_BITS + 1 : T_BITS) + 1;  // comparison width
+    localparam integer LB = $clog2(LEVELS + 1) + 1;  // a level count, as a signed value
     reg [PE*ACC_BITS-1:0] sum;
+    reg [PE*OUT_BITS-1:0] result;
+    reg signed [CB-1:0] y;
+    reg signed [LB-1:0] count;
+    integer l;
     reg signed [TILE_BITS-1:0] tile;
     reg signed [IN_BITS:0] xs;  // one more bit: an unsigned input as a non-negative signed value
     reg signed [W_BITS-1:0] ws;
@@ -90,6 +115,17 @@ module fpgaq_mvu #(
             end
             base = sf == 0 ? ACC_BITS'($signed(b[p*B_BITS+:B_BITS])) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
             sum[p*ACC_BITS+:ACC_BITS] = base + ACC_BITS'(tile);
+            if (ACT == 1) begin
+                y = CB'($signed(sum[p*ACC_BITS+:ACC_BITS]));
+                if (neg[p]) y = -y;
+                count = 0;
+                for (l = 0; l < LEVELS; l = l + 1) begin
+                    if (y >= CB'($signed(t[(p*LEVELS+l)*T_BITS+:T_BITS]))) count = count + 1'b1;
+                end
+                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(count));
+            end else begin
+                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'($signed(sum[p*ACC_BITS+:ACC_BITS]));
+            end
         end
     end
 
@@ -106,7 +142,7 @@ module fpgaq_mvu #(
                 acc <= sum;
                 if (first_nf && NF > 1) inbuf[sf] <= in_data;
                 if (last_sf) begin
-                    out_data <= sum;
+                    out_data <= result;
                     out_valid <= 1'b1;
                 end
                 fold <= fold == WB'(FOLDS - 1) ? 0 : fold + 1'b1;

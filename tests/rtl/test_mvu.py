@@ -105,6 +105,40 @@ def test_rtl_mvu_equals_the_integer_model_under_backpressure(name, tmp_path):
             assert cycles == folds + 1
 
 
+@pytest.mark.parametrize("name", ["pe3_simd5", "grouped_signed"])
+def test_rtl_mvu_with_fused_thresholds(name, tmp_path):
+    """ACT = 1: out = base + #{l : y >= t[l]}, y = -acc on negated channels; thresholds around the reachable
+    accumulators so every count from 0 to LEVELS occurs."""
+    params, w, bias, (x_lo, x_hi), weights, biases = _case(name, seed=7)
+    g, ocg, pe = params["G"], params["OCG"], params["PE"]
+    rng = np.random.default_rng(11)
+    levels, base = 7, -3
+    x = rng.integers(x_lo, x_hi + 1, size=(9, g * params["KG"]))
+    acc = np.concatenate([w[i * ocg : (i + 1) * ocg] @ x[:, i * params["KG"] : (i + 1) * params["KG"]].T
+                          for i in range(g)]) + bias[:, None]  # fmt: skip
+    negate = rng.integers(0, 2, size=g * ocg).astype(bool)
+    y = np.where(negate[:, None], -acc, acc)
+    t = np.sort(rng.integers(y.min() - 1, y.max() + 2, size=(g * ocg, levels)), axis=1)
+    t_bits = _bits(t.min(), t.max())
+    out_bits = _bits(base, base + levels)
+    thresholds, negs = [], []
+    for gi in range(g):
+        for n in range(ocg // pe):
+            rows = [gi * ocg + n * pe + p for p in range(pe)]
+            thresholds.append(_hex([t[r, lv] for r in rows for lv in range(levels)], t_bits))
+            negs.append(_hex([int(negate[r]) for r in rows], 1))
+    for name_, lines in (("weights", weights), ("bias", biases), ("thresholds", thresholds), ("negate", negs)):
+        (tmp_path / f"{name_}.mem").write_text("\n".join(lines) + "\n")
+    params.update(ACT=1, LEVELS=levels, T_BITS=t_bits, BASE=base, OUT_BITS=out_bits)
+    model = verilate_stream("fpgaq_mvu", ["fpgaq_mvu.sv"], params, params["SIMD"] * params["IN_BITS"], pe * out_bits)
+    counts = (y.T[:, :, None] >= t[None, :, :]).sum(axis=2) + base  # (vectors, channels)
+    expected = [int(_hex(v[gi * ocg + n * pe : gi * ocg + (n + 1) * pe], out_bits), 16)
+                for v in counts for gi in range(g) for n in range(ocg // pe)]  # fmt: skip
+    assert len(set(counts.ravel())) > levels // 2  # the thresholds are exercised
+    out, _ = model.run(_vectors_to_words(x, params), len(expected), tmp_path, 70, 70, 3)
+    assert out == expected
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_rtl_mvu_is_lint_clean(name):
     params = _case(name, seed=0)[0]
