@@ -156,9 +156,18 @@ def inspect(model: str) -> None:
     default=None,
     help="Force every stream FIFO to this depth (experiments; default: sized by the timed dataflow simulation).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["hls", "rtl"]),
+    default="hls",
+    show_default=True,
+    help="hls: Vitis HLS C++ and its C-simulation; rtl: Verilog and its Verilator simulation (MLP kernels so far).",
+)
 @_user_errors
-def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth) -> None:
-    """Generate the HLS project for MODEL, compile its C-simulation, estimate it and write report.json/.html."""
+def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth,
+          backend) -> None:  # fmt: skip
+    """Generate the HLS project (or Verilog) for MODEL, compile its simulation, estimate it and write
+    report.json/.html."""
     from fpgaq.pipeline import build as run_build
     from fpgaq.plan.folding import read_folding_file
     from fpgaq.report.tables import BUILD, accumulator_summary, estimate_summary, layer_table
@@ -174,6 +183,7 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         check_overflow=check_overflow,
         target_fps=target_fps,
         fifo_depth=fifo_depth,
+        backend=backend,
     )
     board = report["board"]
     title = terminal(f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)")
@@ -188,6 +198,9 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         console.print("folding: default (PE <= 4, SIMD <= 8); --target-fps N or max searches one for the board")
     cached = " (cached)" if report.compiled["cached"] else ""
     out = terminal(out_dir)
+    if backend == "rtl":
+        console.print(f"wrote {out}/rtl (Verilog, Verilated), {out}/report.json, {out}/report.html")
+        return
     console.print(
         f"wrote {out}/hls (HLS project), {out}/csim (C-simulation{cached}), {out}/report.json, {out}/report.html"
     )
@@ -274,7 +287,7 @@ def simulate(build_dir, input_file, output_file, frames) -> None:
     )
     click.echo(
         f"{section['frames']} frames simulated: {steady}; first-frame latency {latency:,} cycles "
-        f"(estimate {est['latency_cycles']:,}); outputs equal to the C-simulation"
+        f"(estimate {est['latency_cycles']:,}); outputs equal to {section.get('checked_against', 'the C-simulation')}"
     )
     updated = f"{terminal(build_dir)}/report.json and report.html"
     click.echo(f"{len(y)} samples -> {terminal(output_file)}; updated {updated}")

@@ -339,9 +339,9 @@ def build_plan(
             compiled = backend.compile(stage, check_overflow)
         if fifo_depth is None:
             with progress.step("sizing the FIFOs (timed dataflow simulation)"):
-                depths, sizing = backend.size_fifos(compiled, plan_)
-            fifos = {"sized_by": "timed simulation", "steady_cycles_per_frame": sizing["interval"],
-                     "runs": sizing["runs"]}  # fmt: skip
+                depths, sizing = backend.size_fifos(compiled, plan_, target.board, target.clock_ns)
+            fifos = {"sized_by": sizing.get("sized_by", "timed simulation"),
+                     "steady_cycles_per_frame": sizing["interval"], "runs": sizing["runs"]}  # fmt: skip
         else:
             depths = {s.name: fifo_depth for s in plan_.streams}
             fifos = {"sized_by": "--fifo-depth"}
@@ -358,5 +358,6 @@ def build_plan(
         result = report(graph, folding, plan_, target, model_name, cost, check_overflow).replace(fifos=fifos)
         for name, content in emit(plan_, target, model_name).items():  # the top with its FIFO depths
             write_atomic(stage / name, content)
+        compiled = backend.finish(stage, compiled)
         write_report(stage, result)
     return result.replace(compiled=compiled)

@@ -19,6 +19,8 @@ def simulate(build_dir: str | os.PathLike, x: np.ndarray, frames: int | None = N
     cycling through x when more). A deadlock is recorded in report.json and raised as Deadlock (exit 3)."""
     out = Path(build_dir)
     report = read_report(out)
+    if report.backend == "rtl":
+        return _verilated(out, report, x, frames, source)
     if report.backend != "hls":
         raise SimulationError(f"the timed simulation runs HLS builds; {str(out)!r} was built for {report.backend!r}")
     csim = CSim(out)
@@ -48,6 +50,42 @@ def simulate(build_dir: str | os.PathLike, x: np.ndarray, frames: int | None = N
                    })  # fmt: skip
     _record(out, section)
     return csim.host.dequantize(csim.host.unpack_output(run.output)), section
+
+
+def _verilated(out: Path, report, x: np.ndarray, frames: int | None, source: str):
+    """An RTL build: the Verilated design cycle by cycle (source and sink never wait). Latency: the cycles of one
+    frame alone; cycles per frame: what each further frame adds."""
+    from fpgaq.backends.rtl.backend import RtlSim
+
+    sim = RtlSim(out)
+    codes = sim.input_codes(x)
+    frames = len(codes) if frames is None else frames
+    words = sim.host.pack_input(codes)[np.arange(frames) % len(codes)]
+    data = sim.run_words(words)
+    total = sim.cycles
+    y = sim.host.dequantize(sim.host.unpack_output(data))
+    model = out / "model.onnx"
+    if model.is_file():  # the build's copy of the model: the golden executor checks every element
+        from fpgaq import frontend
+        from fpgaq.ir.execute import run
+
+        expected = run(frontend.load(model), x[np.arange(frames) % len(x)])
+        if not np.array_equal(y, expected):
+            frame = int(np.argwhere((y != expected).reshape(frames, -1).any(axis=1))[0, 0])
+            raise SimulationError(f"the Verilated design's output differs from the golden model at frame {frame}")
+    sim.run_words(words[:1])
+    latency = sim.cycles - 1  # from the first input word's cycle to the last output word's
+    interval = round((total - sim.cycles) / (frames - 1)) if frames > 1 else None
+    totals = report.totals
+    estimate = {"cycles_per_frame": totals["cycles_per_frame"], "latency_cycles": totals["latency_cycles"]}
+    section = {"simulator": "verilator", "checked_against": "the golden model" if model.is_file() else None,
+               "deadlock": False, "source": source, "frames": frames,
+               "cycles_per_frame": interval, "latency_cycles": latency, "estimate": estimate,
+               "ratio_estimate_to_simulation": {
+                   "cycles_per_frame": estimate["cycles_per_frame"] / interval if interval else None,
+                   "latency_cycles": estimate["latency_cycles"] / latency if latency else None}}  # fmt: skip
+    _record(out, section)
+    return y, section
 
 
 def _record(out: Path, section: dict) -> None:

@@ -40,14 +40,22 @@ class Backend(Protocol):
     def compile(self, folder: Path, check_overflow: bool) -> dict:
         """Compile what emit wrote into `folder` for simulation; returns {cached, warnings, command}."""
 
+    def size_fifos(self, compiled: dict, plan: Plan, board: Board, clock_ns: float) -> tuple[dict[str, int], dict]:
+        """(stream -> FIFO depth, {"interval", "runs", "sized_by"?}): the smallest depths that keep full
+        throughput without deadlock."""
+
+    def finish(self, folder: Path, compiled: dict) -> dict:
+        """After the last emit (the sources with their FIFO depths): what compile returned, completed."""
+
     def simulator(self, build_dir: str | os.PathLike) -> Simulator:
         """The compiled design of a complete build folder."""
 
 
 def get_backend(name: str) -> Backend:
     from fpgaq.backends.hls import HlsBackend
+    from fpgaq.backends.rtl.backend import RtlBackend
 
-    backends = {"hls": HlsBackend()}
+    backends = {"hls": HlsBackend(), "rtl": RtlBackend()}
     if name not in backends:
         raise FpgaqError(f"unknown backend {name!r}; known: {', '.join(backends)}")
     return backends[name]

@@ -14,6 +14,7 @@ from fpgaq.backends.rtl import OpenToolError, synth_xilinx, verilate_stream
 from fpgaq.backends.rtl.tools import parse_stat, require
 from fpgaq.resources import data_dir
 
+MVU = data_dir("rtl") / "fpgaq_mvu.sv"
 CONFIGS = {  # G, KG, OCG, SIMD, PE, IN_BITS, IN_SIGNED, W_BITS, B_BITS
     "pe3_simd5": (1, 10, 6, 5, 3, 4, 0, 4, 8),
     "grouped_signed": (2, 6, 4, 3, 2, 3, 1, 3, 6),
@@ -90,7 +91,7 @@ def test_rtl_mvu_equals_the_integer_model_under_backpressure(name, tmp_path):
     (tmp_path / "bias.mem").write_text("\n".join(biases) + "\n")
     in_bits = params["SIMD"] * params["IN_BITS"]
     out_bits = params["PE"] * params["ACC_BITS"]
-    model = verilate_stream("fpgaq_mvu", ["fpgaq_mvu.sv"], params, in_bits, out_bits)
+    model = verilate_stream("fpgaq_mvu", [MVU], params, in_bits, out_bits)
     vectors = 7
     x = np.random.default_rng(5).integers(x_lo, x_hi + 1, size=(vectors, params["G"] * params["KG"]))
     x[0] = x_lo  # the extremes of the input range reach the exact widths' limits
@@ -130,7 +131,7 @@ def test_rtl_mvu_with_fused_thresholds(name, tmp_path):
     for name_, lines in (("weights", weights), ("bias", biases), ("thresholds", thresholds), ("negate", negs)):
         (tmp_path / f"{name_}.mem").write_text("\n".join(lines) + "\n")
     params.update(ACT=1, LEVELS=levels, T_BITS=t_bits, BASE=base, OUT_BITS=out_bits)
-    model = verilate_stream("fpgaq_mvu", ["fpgaq_mvu.sv"], params, params["SIMD"] * params["IN_BITS"], pe * out_bits)
+    model = verilate_stream("fpgaq_mvu", [MVU], params, params["SIMD"] * params["IN_BITS"], pe * out_bits)
     counts = (y.T[:, :, None] >= t[None, :, :]).sum(axis=2) + base  # (vectors, channels)
     expected = [int(_hex(v[gi * ocg + n * pe : gi * ocg + (n + 1) * pe], out_bits), 16)
                 for v in counts for gi in range(g) for n in range(ocg // pe)]  # fmt: skip

@@ -40,10 +40,14 @@ class HlsBackend:
         defines = ("FPGAQ_CHECK_OVERFLOW",) if check_overflow else ()
         return compile_library(folder / "hls", folder / "csim" / LIBRARY, defines)
 
+    def finish(self, folder: Path, compiled: dict) -> dict:
+        """Nothing to add: the C-simulation ignores the FIFO depths (its cache ignores HLS pragmas)."""
+        return compiled
+
     def simulator(self, build_dir: str | os.PathLike) -> CSim:
         return CSim(build_dir)
 
-    def size_fifos(self, compiled: dict, plan: Plan) -> tuple[dict[str, int], dict]:
+    def size_fifos(self, compiled: dict, plan: Plan, board: Board | None = None, clock_ns: float | None = None):
         """FIFO depths for a plan whose sources `compiled` (this backend's compile result) was built from."""
         sim = self.timed(Path(compiled["library"]), plan)
         return size_fifos(sim, [s.name for s in plan.streams], sim.in_bytes)

@@ -249,16 +249,21 @@ class CSim:
 
     def input_codes(self, x: np.ndarray) -> np.ndarray:
         """The int64 input codes of float input x (checked: dtype, shape, at least one sample)."""
-        x = as_float32(np.asarray(x))
-        if x.ndim != len(self.input_shape) + 1 or tuple(x.shape[1:]) != self.input_shape:
-            expected = "(N, " + ", ".join(map(str, self.input_shape)) + ")"
-            raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
-        if len(x) == 0:
-            raise CSimError("input has no samples (shape " + str(tuple(x.shape)) + ")")
-        try:
-            return self.host.quantize(x)
-        except ValueError as exc:
-            raise CSimError(str(exc)) from None
+        return input_codes(self.host, x)
+
+
+def input_codes(host: Host, x: np.ndarray) -> np.ndarray:
+    """The int64 input codes of float input x for a design's host side (checked: dtype, shape, samples)."""
+    x = as_float32(np.asarray(x))
+    if x.ndim != len(host.input_shape) + 1 or tuple(x.shape[1:]) != host.input_shape:
+        expected = "(N, " + ", ".join(map(str, host.input_shape)) + ")"
+        raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
+    if len(x) == 0:
+        raise CSimError("input has no samples (shape " + str(tuple(x.shape)) + ")")
+    try:
+        return host.quantize(x)
+    except ValueError as exc:
+        raise CSimError(str(exc)) from None
 
 
 def as_float32(x: np.ndarray) -> np.ndarray:

