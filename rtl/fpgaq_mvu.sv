@@ -8,11 +8,13 @@
 // - in:  G * SF words per vector of SIMD elements (element s at bits [s * IN_BITS +: IN_BITS]), read on the first
 //        neuron fold of a group (nf == 0) and kept in SF words of registers for the other neuron folds;
 // - out: one word of PE results per neuron fold (lane p at bits [p * OUT_BITS +: OUT_BITS]): the accumulator
-//        resized to OUT_BITS (ACT = 0), or BASE + #{l : y >= t[l]} with y = -acc where negated (ACT = 1);
+//        resized to OUT_BITS (ACT = 0), BASE + #{l : y >= t[l]} with y = -acc where negated (ACT = 1), or the
+//        exact requantizer BASE + clip((m * y + o) >>> SHIFT, 0, LEVELS) in P_BITS (ACT = 2, fpgaq.plan.requant);
 // - weights (WEIGHTS, $readmemh): FOLDS words of PE * SIMD signed weights, weight (p, s) at bits
 //   [(p * SIMD + s) * W_BITS +: W_BITS]; bias (BIAS): G * NF words of PE signed values, lane p at [p * B_BITS +:];
 //   thresholds (THRESHOLDS, ACT = 1): G * NF words of PE * LEVELS signed values ascending, (p, l) at
-//   [(p * LEVELS + l) * T_BITS +: T_BITS]; negation flags (NEGATE): G * NF words of PE bits.
+//   [(p * LEVELS + l) * T_BITS +: T_BITS]; negation flags (NEGATE): G * NF words of PE bits; multipliers
+//   (MULT, ACT = 2) and offsets (OFFSET): G * NF words of PE signed values of M_BITS and O_BITS.
 // Accumulation as mvu.h: the SIMD products of a fold summed in TILE_BITS, then added to the running sum (the bias
 // on sf == 0) in ACC_BITS; both widths come from fpgaq.bounds (exact ranges of the actual weights), so the
 // arithmetic modulo 2^width is exact. Handshake: a word moves when valid and ready are both high at a rising
@@ -37,10 +39,16 @@ module fpgaq_mvu #(
     parameter integer LEVELS = 1,
     parameter integer T_BITS = 1,
     parameter integer BASE = 0,
+    parameter integer M_BITS = 1,
+    parameter integer O_BITS = 1,
+    parameter integer P_BITS = 1,
+    parameter integer SHIFT = 0,
     parameter WEIGHTS = "weights.mem",
     parameter BIAS = "bias.mem",
     parameter THRESHOLDS = "thresholds.mem",
-    parameter NEGATE = "negate.mem"
+    parameter NEGATE = "negate.mem",
+    parameter MULT = "mult.mem",
+    parameter OFFSET = "offset.mem"
 ) (
     input wire clk,
     input wire rst,  // synchronous, active high
@@ -63,13 +71,17 @@ module fpgaq_mvu #(
     reg [PE*B_BITS-1:0] bmem[0:(1<<FB)-1];  // G * NF words used
     reg [PE*LEVELS*T_BITS-1:0] tmem[0:(1<<FB)-1];
     reg [PE-1:0] nmem[0:(1<<FB)-1];
+    reg [PE*M_BITS-1:0] mmem[0:(1<<FB)-1];
+    reg [PE*O_BITS-1:0] omem[0:(1<<FB)-1];
     initial begin
         $readmemh(WEIGHTS, wmem, 0, FOLDS - 1);
         $readmemh(BIAS, bmem, 0, G * NF - 1);
-        if (ACT == 1) begin
-            $readmemh(THRESHOLDS, tmem, 0, G * NF - 1);
-            $readmemh(NEGATE, nmem, 0, G * NF - 1);
+        if (ACT == 1) $readmemh(THRESHOLDS, tmem, 0, G * NF - 1);
+        if (ACT == 2) begin
+            $readmemh(MULT, mmem, 0, G * NF - 1);
+            $readmemh(OFFSET, omem, 0, G * NF - 1);
         end
+        if (ACT != 0) $readmemh(NEGATE, nmem, 0, G * NF - 1);
     end
 
     reg [SIMD*IN_BITS-1:0] inbuf[0:(1<<SB)-1];
@@ -90,6 +102,8 @@ module fpgaq_mvu #(
     wire [PE*B_BITS-1:0] b = bmem[f];
     wire [PE*LEVELS*T_BITS-1:0] t = tmem[f];
     wire [PE-1:0] neg = nmem[f];
+    wire [PE*M_BITS-1:0] mult = mmem[f];
+    wire [PE*O_BITS-1:0] offset = omem[f];
 
     // the SIMD products of each lane, then the running sum, then the activation
     localparam integer CB = (ACC_BITS + 1 > T_BITS ? ACC_BITS + 1 : T_BITS) + 1;  // comparison width
@@ -98,6 +112,7 @@ module fpgaq_mvu #(
     reg [PE*OUT_BITS-1:0] result;
     reg signed [CB-1:0] y;
     reg signed [LB-1:0] count;
+    reg signed [P_BITS-1:0] q;
     integer l;
     reg signed [TILE_BITS-1:0] tile;
     reg signed [IN_BITS:0] xs;  // one more bit: an unsigned input as a non-negative signed value
@@ -123,6 +138,14 @@ module fpgaq_mvu #(
                     if (y >= CB'($signed(t[(p*LEVELS+l)*T_BITS+:T_BITS]))) count = count + 1'b1;
                 end
                 result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(count));
+            end else if (ACT == 2) begin
+                y = CB'($signed(sum[p*ACC_BITS+:ACC_BITS]));
+                if (neg[p]) y = -y;
+                q = P_BITS'($signed(mult[p*M_BITS+:M_BITS])) * P_BITS'(y) + P_BITS'($signed(offset[p*O_BITS+:O_BITS]));
+                q = q >>> SHIFT;
+                if (q < 0) q = 0;
+                else if (q > P_BITS'(LEVELS)) q = P_BITS'(LEVELS);
+                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(q));
             end else begin
                 result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'($signed(sum[p*ACC_BITS+:ACC_BITS]));
             end

@@ -20,7 +20,8 @@ from fpgaq.ir.execute import run
 from fpgaq.pipeline import Target, build_graph
 from fpgaq.simulate import simulate
 
-MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel"]  # the test models whose kernels the RTL library has
+# the test models whose kernels the RTL library has (mlp_rounding_modes: a fused exact requantizer)
+MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel", "mlp_rounding_modes"]
 
 
 def _folding(graph, name: str):

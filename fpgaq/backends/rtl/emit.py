@@ -2,7 +2,8 @@
 sizes and widths, a fpgaq_fifo at each stream's depth between producer and consumer, the AXI-Stream boundary as
 ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
 
-The library so far: matrix-vector units (dense and grouped, no activation or fused thresholds), width converters,
+The library so far: matrix-vector units (dense and grouped; no activation, fused thresholds or the fused exact
+requantizer), width converters,
 FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it (exit 2): the HLS backend
 builds every plan.
 """
@@ -34,8 +35,6 @@ def unsupported(kernel: k.Kernel) -> str | None:
     if isinstance(kernel, k.Mvu):
         if kernel.bipolar or kernel.depthwise:
             return f"a {'bipolar' if kernel.bipolar else 'depthwise'} matrix-vector unit"
-        if kernel.activation is not None and not isinstance(kernel.activation, k.FusedThreshold):
-            return "a matrix-vector unit with a fused requantizer"
         return None
     if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis)):
         return None
@@ -88,6 +87,13 @@ def _mvu(m: k.Mvu) -> tuple[dict, dict[str, str]]:
         files[f"{m.name}_t.mem"] = memory(t, params["T_BITS"])
         files[f"{m.name}_n.mem"] = memory(np.asarray(act.negate.values).T.astype(int), 1)
         strings.update(THRESHOLDS=f"{m.name}_t.mem", NEGATE=f"{m.name}_n.mem")
+    elif isinstance(act, k.FusedRequant):
+        params.update(ACT=2, LEVELS=act.levels, BASE=act.base, SHIFT=act.shift, M_BITS=_bits(act.mult.elem),
+                      O_BITS=_bits(act.offset.elem), P_BITS=act.product.bits)  # fmt: skip
+        files[f"{m.name}_m.mem"] = memory(np.asarray(act.mult.values).T, params["M_BITS"])
+        files[f"{m.name}_o.mem"] = memory(np.asarray(act.offset.values).T, params["O_BITS"])
+        files[f"{m.name}_n.mem"] = memory(np.asarray(act.negate.values).T.astype(int), 1)
+        strings.update(MULT=f"{m.name}_m.mem", OFFSET=f"{m.name}_o.mem", NEGATE=f"{m.name}_n.mem")
     return {"module": "fpgaq_mvu", "params": params, "strings": strings}, files
 
 

@@ -86,6 +86,9 @@ def verilate_stream(module: str, sources: list[Path], parameters: dict[str, int 
             build = Path(tmp)
             command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
                        module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}",
+                       # the pip wheel's verilated.mk leaves the precompiled header's -include flag empty, so a
+                       # design split over several C++ files would hand g++ the header as an input file
+                       "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
                        "--Mdir", str(build / "obj"), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
             proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
             if proc.returncode != 0 or not (build / "model").is_file():
