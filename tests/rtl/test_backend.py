@@ -20,8 +20,9 @@ from fpgaq.ir.execute import run
 from fpgaq.pipeline import Target, build_graph
 from fpgaq.simulate import simulate
 
-# the test models whose kernels the RTL library has (mlp_rounding_modes: a fused exact requantizer)
-MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel", "mlp_rounding_modes"]
+# the test models whose kernels the RTL library has (mlp_rounding_modes: a fused exact requantizer; token_mlp_pow2:
+# a reorder buffer)
+MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel", "mlp_rounding_modes", "token_mlp_pow2"]
 
 
 def _folding(graph, name: str):

@@ -3,7 +3,7 @@ sizes and widths, a fpgaq_fifo at each stream's depth between producer and consu
 ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
 
 The library so far: matrix-vector units (dense and grouped; no activation, fused thresholds or the fused exact
-requantizer), width converters,
+requantizer), width converters, reorder buffers,
 FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it (exit 2): the HLS backend
 builds every plan.
 """
@@ -22,7 +22,7 @@ from fpgaq.plan import kernels as k
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
 
-LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv")
+LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv", "fpgaq_reorder.sv")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -36,7 +36,7 @@ def unsupported(kernel: k.Kernel) -> str | None:
         if kernel.bipolar or kernel.depthwise:
             return f"a {'bipolar' if kernel.bipolar else 'depthwise'} matrix-vector unit"
         return None
-    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis)):
+    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis, k.Reorder)):
         return None
     return f"a {kernel.kind} kernel"
 
@@ -114,6 +114,11 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
         if isinstance(kernel, k.Mvu):
             inst, tables = _mvu(kernel)
             files.update({f"rtl/{name}": text for name, text in tables.items()})
+        elif isinstance(kernel, k.Reorder):
+            inst = {"module": "fpgaq_reorder", "params": {"NUM": kernel.num, "BITS": kernel.inp.bits},
+                    "strings": {"PERM": f"{kernel.name}_p.mem"}}  # fmt: skip
+            perm = np.asarray(kernel.perm.values).reshape(-1, 1)
+            files[f"rtl/{kernel.name}_p.mem"] = memory(perm, max(1, int(kernel.num - 1).bit_length()))
         else:
             inst = _dwc(kernel)
         (inp,) = kernel.inputs()
