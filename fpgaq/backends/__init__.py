@@ -44,6 +44,9 @@ class Backend(Protocol):
         """(stream -> FIFO depth, {"interval", "runs", "sized_by"?}): the smallest depths that keep full
         throughput without deadlock."""
 
+    def check_fifos(self, compiled: dict, plan: Plan, depths: dict[str, int], streams: dict) -> str | None:
+        """A warning when forced FIFO depths (--fifo-depth) deadlock or lose throughput, else None."""
+
     def finish(self, folder: Path, compiled: dict) -> dict:
         """After the last emit (the sources with their FIFO depths): what compile returned, completed."""
 
