@@ -337,12 +337,18 @@ def quantize(
 
 @main.command()
 @click.argument("build_dir", type=click.Path(file_okay=False))
-@click.option("--backend", type=click.Choice(["vitis", "finn"]), default="vitis", show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["vitis", "finn", "yosys"]),
+    default="vitis",
+    show_default=True,
+    help="vitis: Vitis HLS (and Vivado); finn: finn-plus; yosys: an RTL build's kernels, Yosys counts.",
+)
 @click.option("--bitstream", is_flag=True, help="Also run Vivado: block design, bitstream and .hwh into DIR/deploy.")
 @click.option("--jobs", type=int, default=None, help="Parallel Vivado implementation jobs (default: CPU count).")
 @_user_errors
 def synth(build_dir, backend, bitstream, jobs) -> None:
-    """Synthesize BUILD_DIR with Vitis HLS (and Vivado) or FINN; write the PYNQ driver into BUILD_DIR/deploy."""
+    """Synthesize BUILD_DIR with Vitis HLS (and Vivado), FINN, or (an RTL build) Yosys."""
     from fpgaq.synth import synth as run_synth
 
     report = run_synth(build_dir, backend, bitstream, jobs)
@@ -356,6 +362,13 @@ def synth(build_dir, backend, bitstream, jobs) -> None:
         click.echo("estimate / synthesis: " + ", ".join(f"{k} {v}" for k, v in ratio.items() if v is not None))
         where = terminal(build_dir)
         click.echo(f"IP: {where}/{syn['ip']}; deploy: {where}/deploy ({', '.join(report['deploy']['files'])})")
+    elif syn["tool"] == "yosys":
+        top, ratio = syn["top"], syn["ratio_estimate_to_synthesis"]
+        click.echo(
+            f"Yosys synth_xilinx ({syn['family']}), {len(syn['kernels'])} kernels: {top['lut']:,} LUT, "
+            f"{top['ff']:,} FF, {top['carry']:,} CARRY4, {top['dsp']} DSP, {top['lutram']} LUTRAM; estimate / Yosys: "
+            f"LUT {ratio['lut']}, FF {ratio['ff']}"
+        )
     else:
         click.echo(f"FINN build_dataflow finished: {terminal(build_dir)}/{syn['output_dir']}")
     click.echo(f"updated {terminal(build_dir)}/report.json and report.html")

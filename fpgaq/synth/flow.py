@@ -6,6 +6,7 @@ to the estimates with their ratio. With --bitstream: DIR/vivado/build_bitstream.
 through vivado in batch mode, which writes DIR/deploy/fpgaq.bit and fpgaq.hwh beside the PYNQ driver that
 `fpgaq build` wrote there (fpgaq.backends.hls.emit.deploy_scripts). The files each tool creates are added to the
 folder's manifest (fpgaq.outdir), so a rebuild replaces them and nothing else.
+yosys backend (RTL builds): each kernel through Yosys synth_xilinx (fpgaq.synth.yosys), counts beside the estimate.
 finn backend: DIR/model.onnx through finn-plus's build flow for the board and clock: DIR/finn/build.yaml (a
 DataflowBuildConfig) run by finn-plus's command line, `finn build build.yaml MODEL --batch`.
 """
@@ -24,8 +25,9 @@ from fpgaq.outdir import write_atomic
 from fpgaq.report.files import read_report, write_report
 from fpgaq.synth.csynth import synthesis_report
 from fpgaq.synth.tools import SynthError, finn_command, require, require_one, run
+from fpgaq.synth.yosys import yosys_synthesis
 
-BACKENDS = ("vitis", "finn")
+BACKENDS = ("vitis", "finn", "yosys")
 HLS_TOOLS = {  # in order of preference: the command line of each, run in DIR/hls
     "vitis_hls": ["-f", "run_hls.tcl"],
     "vitis-run": ["--mode", "hls", "--tcl", "run_hls.tcl"],  # Vitis 2024.2 and later
@@ -180,10 +182,15 @@ def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool 
     with outdir.locked(build_dir, exclusive=False):  # no rebuild while the tools run
         report = read_report(build_dir)
         board = load_board(report["board"]["name"])
-        check_tool_path(build_dir)
-        if backend == "vitis":
+        if backend == "yosys":  # runs in a copy of what it reads: any folder name is fine
+            if bitstream:
+                raise SynthError("--bitstream with --backend yosys needs an ECP5 board (not yet supported)")
+            results = yosys_synthesis(build_dir, report, board)
+        elif backend == "vitis":
+            check_tool_path(build_dir)
             results = _vitis(build_dir, report, board, bitstream, jobs or os.cpu_count() or 1)
         else:
+            check_tool_path(build_dir)
             results = _finn(build_dir, report, board, bitstream)
         with outdir.updating(build_dir):
             fresh = read_report(build_dir).replace(**results)  # keeps what another command recorded meanwhile

@@ -18,6 +18,7 @@ from fpgaq.cli import main
 from fpgaq.ir import graph as ir
 from fpgaq.ir.execute import run
 from fpgaq.pipeline import Target, build_graph
+from fpgaq.report.files import read_report
 from fpgaq.simulate import simulate
 
 # the test models whose kernels the RTL library has (mlp_rounding_modes: a fused exact requantizer; token_mlp_pow2:
@@ -90,3 +91,38 @@ def test_a_kernel_the_library_lacks_is_refused(exported, lowered, tmp_path):
                                        "--backend", "rtl"])  # fmt: skip
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
     assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_yosys_synthesis_of_every_kernel(rtl_built, monkeypatch):
+    """`fpgaq synth --backend yosys` synthesizes each kernel of kernels.json at its parameters with its tables under
+    the parameters' default file names (the Yosys run itself: tests/rtl/test_mvu.py), and records the counts
+    beside the estimate."""
+    import fpgaq.synth.yosys as yosys
+
+    report, out, _ = rtl_built("mlp_rounding_modes", "default")
+    calls = []
+
+    def fake(module, sources, params, files, family, dsp=True):
+        calls.append((module, params, sorted(files), family, dsp))
+        assert all(path.is_file() for path in sources) and all(text.strip() for text in files.values())
+        return {"lut": 10, "ff": 5, "carry": 1, "dsp": 0, "bram18": 0, "bram36": 0, "lutram": 0, "srl": 0, "cells": 16}
+
+    monkeypatch.setattr(yosys, "synth_xilinx", fake)
+    result = CliRunner().invoke(main, ["synth", str(out), "--backend", "yosys"])
+    assert result.exit_code == 0, result.output
+    assert "Yosys synth_xilinx (xc7)" in result.output
+    mvus = [c for c in calls if c[0] == "fpgaq_mvu"]
+    assert len(mvus) == 4 and all(c[3] == "xc7" for c in calls)
+    assert ["bias.mem", "mult.mem", "negate.mem", "offset.mem", "weights.mem"] in [c[2] for c in mvus]
+    assert ["bias.mem", "negate.mem", "thresholds.mem", "weights.mem"] in [c[2] for c in mvus]
+    assert len([c for c in calls if c[0] == "fpgaq_fifo"]) == len(report.fifos["streams"])
+    syn = read_report(out).synthesis
+    assert syn["tool"] == "yosys" and syn["top"]["lut"] == 10 * len(calls)
+    assert all(row["ratio"]["lut"] == row["estimate"]["lut"] / 10 for row in syn["kernels"] if "ratio" in row)
+    assert "Synthesis (Yosys synth_xilinx, xc7)" in (out / "report.html").read_text()
+
+
+def test_yosys_synthesis_needs_an_rtl_build(built):
+    _, out, _ = built("mlp_float_bias", False)
+    result = CliRunner().invoke(main, ["synth", str(out), "--backend", "yosys"])
+    assert result.exit_code == 2 and "fpgaq build --backend rtl" in result.output

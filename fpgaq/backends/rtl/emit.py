@@ -10,6 +10,7 @@ builds every plan.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -125,8 +126,7 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
         (out,) = kernel.outputs()
         overrides = [f".{name}({value})" for name, value in inst["params"].items()]
         overrides += [f'.{name}("{value}")' for name, value in inst["strings"].items()]  # file names: [A-Za-z0-9_.]
-        instances.append({"module": inst["module"], "overrides": overrides, "name": kernel.name, "inp": inp.name,
-                          "out": out.name})  # fmt: skip
+        instances.append({**inst, "overrides": overrides, "name": kernel.name, "inp": inp.name, "out": out.name})
     unpack = next(x for x in plan.kernels if isinstance(x, k.UnpackAxis))
     pack = next(x for x in plan.kernels if isinstance(x, k.PackAxis))
     files["rtl/fpgaq_top.sv"] = (
@@ -144,6 +144,12 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
             last=pack.inp,
         )
     )
+    kernels = [{"name": i["name"], "module": i["module"], "params": i["params"], "strings": i["strings"]}
+               for i in instances]  # fmt: skip
+    for s in plan.streams:
+        fifo = {"BITS": s.bits, "DEPTH": plan.depth(s.name)}
+        kernels.append({"name": f"{s.name}_fifo", "module": "fpgaq_fifo", "params": fifo, "strings": {}})
+    files["rtl/kernels.json"] = json.dumps(kernels, indent=1) + "\n"  # what `fpgaq synth --backend yosys` measures
     library = data_dir("rtl")
     for name in LIBRARY:
         files[f"rtl/lib/{name}"] = (library / name).read_bytes()

