@@ -3,7 +3,7 @@ sizes and widths, a fpgaq_fifo at each stream's depth between producer and consu
 ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
 
 The library so far: matrix-vector units (dense and grouped; no activation, fused thresholds or the fused exact
-requantizer), width converters, reorder buffers,
+requantizer), standalone thresholds and requantizers, width converters, reorder buffers,
 FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it (exit 2): the HLS backend
 builds every plan.
 """
@@ -23,7 +23,7 @@ from fpgaq.plan import kernels as k
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
 
-LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv", "fpgaq_reorder.sv")
+LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv", "fpgaq_reorder.sv", "fpgaq_threshold.sv")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -37,7 +37,7 @@ def unsupported(kernel: k.Kernel) -> str | None:
         if kernel.bipolar or kernel.depthwise:
             return f"a {'bipolar' if kernel.bipolar else 'depthwise'} matrix-vector unit"
         return None
-    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis, k.Reorder)):
+    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis, k.Reorder, k.Thresholding, k.Requantize)):
         return None
     return f"a {kernel.kind} kernel"
 
@@ -98,6 +98,27 @@ def _mvu(m: k.Mvu) -> tuple[dict, dict[str, str]]:
     return {"module": "fpgaq_mvu", "params": params, "strings": strings}, files
 
 
+def _lanes(t: k.Thresholding | k.Requantize) -> tuple[dict, dict[str, str]]:
+    """A standalone threshold or requantizer: tables [lane][row] in the plan, one word per row here."""
+    win = t.inp.width
+    params = dict(WIN=win, RPL=t.rows // win, IN_BITS=t.inp.elem.bits, IN_SIGNED=int(t.inp.elem.signed),
+                  OUT_BITS=t.out.elem.bits, LEVELS=t.levels, BASE=t.base)  # fmt: skip
+    files = {f"{t.name}_n.mem": memory(np.asarray(t.negate.values).T.astype(int), 1)}
+    strings = {"NEGATE": f"{t.name}_n.mem"}
+    if isinstance(t, k.Thresholding):
+        params.update(ACT=1, T_BITS=_bits(t.thresholds.elem))
+        rows = np.asarray(t.thresholds.values).transpose(1, 0, 2).reshape(params["RPL"], -1)
+        files[f"{t.name}_t.mem"] = memory(rows, params["T_BITS"])
+        strings["THRESHOLDS"] = f"{t.name}_t.mem"
+    else:
+        params.update(ACT=2, SHIFT=t.shift, M_BITS=_bits(t.mult.elem), O_BITS=_bits(t.offset.elem),
+                      P_BITS=t.product.bits)  # fmt: skip
+        files[f"{t.name}_m.mem"] = memory(np.asarray(t.mult.values).T, params["M_BITS"])
+        files[f"{t.name}_o.mem"] = memory(np.asarray(t.offset.values).T, params["O_BITS"])
+        strings.update(MULT=f"{t.name}_m.mem", OFFSET=f"{t.name}_o.mem")
+    return {"module": "fpgaq_threshold", "params": params, "strings": strings}, files
+
+
 def _dwc(d: k.WidthConverter) -> dict:
     params = dict(IN_W=d.inp.width, OUT_W=d.out.width, STEP=int(np.gcd(d.inp.width, d.out.width)),
                   IN_BITS=d.inp.elem.bits, OUT_BITS=d.out.elem.bits, IN_SIGNED=int(d.inp.elem.signed))  # fmt: skip
@@ -114,6 +135,9 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
             continue
         if isinstance(kernel, k.Mvu):
             inst, tables = _mvu(kernel)
+            files.update({f"rtl/{name}": text for name, text in tables.items()})
+        elif isinstance(kernel, (k.Thresholding, k.Requantize)):
+            inst, tables = _lanes(kernel)
             files.update({f"rtl/{name}": text for name, text in tables.items()})
         elif isinstance(kernel, k.Reorder):
             inst = {"module": "fpgaq_reorder", "params": {"NUM": kernel.num, "BITS": kernel.inp.bits},
