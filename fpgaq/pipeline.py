@@ -339,7 +339,7 @@ def build_plan(
             compiled = backend.compile(stage, check_overflow)
         if fifo_depth is None:
             with progress.step("sizing the FIFOs (timed dataflow simulation)"):
-                depths, sizing = backend.size_fifos(compiled, plan_, target.board, target.clock_ns)
+                depths, sizing = backend.size_fifos(compiled, plan_, target.board, target.clock_ns, model_name)
             fifos = {"sized_by": sizing.get("sized_by", "timed simulation"),
                      "steady_cycles_per_frame": sizing["interval"], "runs": sizing["runs"]}  # fmt: skip
         else:

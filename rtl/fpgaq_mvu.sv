@@ -31,6 +31,7 @@ module fpgaq_mvu #(
     parameter integer IN_BITS = 4,
     parameter integer IN_SIGNED = 0,
     parameter integer W_BITS = 4,
+    parameter integer BIPOLAR = 0,  // weights of one bit: 1 is +1, 0 is -1 (a product is the input or its negation)
     parameter integer B_BITS = 8,
     parameter integer TILE_BITS = 12,
     parameter integer ACC_BITS = 16,
@@ -126,7 +127,8 @@ module fpgaq_mvu #(
             for (s = 0; s < SIMD; s = s + 1) begin
                 ws = w[(p*SIMD+s)*W_BITS+:W_BITS];
                 xs = {IN_SIGNED != 0 && x[s*IN_BITS+IN_BITS-1], x[s*IN_BITS+:IN_BITS]};
-                tile = tile + TILE_BITS'(ws) * TILE_BITS'(xs);  // sign-extended, then multiplied
+                if (BIPOLAR != 0) tile = w[(p*SIMD+s)*W_BITS] ? tile + TILE_BITS'(xs) : tile - TILE_BITS'(xs);
+                else tile = tile + TILE_BITS'(ws) * TILE_BITS'(xs);  // sign-extended, then multiplied
             end
             base = sf == 0 ? ACC_BITS'($signed(b[p*B_BITS+:B_BITS])) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
             sum[p*ACC_BITS+:ACC_BITS] = base + ACC_BITS'(tile);

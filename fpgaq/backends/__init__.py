@@ -40,7 +40,9 @@ class Backend(Protocol):
     def compile(self, folder: Path, check_overflow: bool) -> dict:
         """Compile what emit wrote into `folder` for simulation; returns {cached, warnings, command}."""
 
-    def size_fifos(self, compiled: dict, plan: Plan, board: Board, clock_ns: float) -> tuple[dict[str, int], dict]:
+    def size_fifos(
+        self, compiled: dict, plan: Plan, board: Board, clock_ns: float, model_name: str
+    ) -> tuple[dict[str, int], dict]:
         """(stream -> FIFO depth, {"interval", "runs", "sized_by"?}): the smallest depths that keep full
         throughput without deadlock."""
 

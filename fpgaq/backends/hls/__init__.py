@@ -47,7 +47,8 @@ class HlsBackend:
     def simulator(self, build_dir: str | os.PathLike) -> CSim:
         return CSim(build_dir)
 
-    def size_fifos(self, compiled: dict, plan: Plan, board: Board | None = None, clock_ns: float | None = None):
+    def size_fifos(self, compiled: dict, plan: Plan, board: Board | None = None, clock_ns: float | None = None,
+                   model_name: str = ""):  # fmt: skip
         """FIFO depths for a plan whose sources `compiled` (this backend's compile result) was built from."""
         sim = self.timed(Path(compiled["library"]), plan)
         return size_fifos(sim, [s.name for s in plan.streams], sim.in_bytes)

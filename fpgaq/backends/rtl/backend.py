@@ -50,14 +50,15 @@ class RtlBackend:
         model = _model(folder, host)
         return {**compiled, "library": str(model.exe)}
 
-    def size_fifos(self, compiled: dict, plan: Plan, board: Board, clock_ns: float) -> tuple[dict[str, int], dict]:
+    def size_fifos(self, compiled: dict, plan: Plan, board: Board, clock_ns: float, model_name: str):
         """The depths the HLS timed simulation finds for the same plan: the RTL kernels keep its schedule (one
         fold, one window word, one converter step per cycle) and add an output register each, which only adds
-        slack; the Verilated design confirms the throughput (tests/rtl)."""
+        slack; the Verilated design confirms the throughput (tests/rtl). The HLS sources are those an HLS build of the
+        same model would have, so their C-simulation comes from the cache when one was built."""
         hls = HlsBackend()
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            for name, content in hls.emit(plan, board, clock_ns, "sizing").items():
+            for name, content in hls.emit(plan, board, clock_ns, model_name).items():
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
             compiled_hls = compile_library(folder / "hls", folder / "csim" / LIBRARY, ())

@@ -23,7 +23,15 @@ from fpgaq.plan import kernels as k
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
 
-LIBRARY = ("fpgaq_mvu.sv", "fpgaq_dwc.sv", "fpgaq_fifo.sv", "fpgaq_reorder.sv", "fpgaq_threshold.sv")
+LIBRARY = (
+    "fpgaq_mvu.sv",
+    "fpgaq_dwc.sv",
+    "fpgaq_fifo.sv",
+    "fpgaq_reorder.sv",
+    "fpgaq_threshold.sv",
+    "fpgaq_swg.sv",
+    "fpgaq_sumpool.sv",
+)
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -34,10 +42,22 @@ class RtlUnsupported(FpgaqError):
 def unsupported(kernel: k.Kernel) -> str | None:
     """Why the RTL library cannot build `kernel`, or None."""
     if isinstance(kernel, k.Mvu):
-        if kernel.bipolar or kernel.depthwise:
-            return f"a {'bipolar' if kernel.bipolar else 'depthwise'} matrix-vector unit"
+        if kernel.depthwise:
+            return "a depthwise matrix-vector unit"
         return None
-    if isinstance(kernel, (k.WidthConverter, k.UnpackAxis, k.PackAxis, k.Reorder, k.Thresholding, k.Requantize)):
+    if isinstance(
+        kernel,
+        (
+            k.WidthConverter,
+            k.UnpackAxis,
+            k.PackAxis,
+            k.Reorder,
+            k.Thresholding,
+            k.Requantize,
+            k.SlidingWindow,
+            k.SumPool,
+        ),
+    ):
         return None
     return f"a {kernel.kind} kernel"
 
@@ -74,7 +94,8 @@ def _mvu(m: k.Mvu) -> tuple[dict, dict[str, str]]:
     nf = m.oc // m.pe
     rows = m.groups * nf
     params = dict(G=m.groups, KG=m.k, OCG=m.oc, SIMD=m.simd, PE=m.pe, IN_BITS=m.inp.elem.bits,
-                  IN_SIGNED=int(m.inp.elem.signed), W_BITS=_bits(m.weights.elem), B_BITS=_bits(m.bias.elem),
+                  IN_SIGNED=int(m.inp.elem.signed), W_BITS=1 if m.bipolar else _bits(m.weights.elem),
+                  BIPOLAR=int(m.bipolar), B_BITS=_bits(m.bias.elem),
                   TILE_BITS=m.inner.bits, ACC_BITS=m.outer.bits, OUT_BITS=m.out.elem.bits)  # fmt: skip
     files = {
         f"{m.name}_w.mem": memory(m.weights.values, params["W_BITS"]),
@@ -119,6 +140,21 @@ def _lanes(t: k.Thresholding | k.Requantize) -> tuple[dict, dict[str, str]]:
     return {"module": "fpgaq_threshold", "params": params, "strings": strings}, files
 
 
+def _swg(s: k.SlidingWindow) -> dict:
+    w = s.window
+    params = dict(C=w.c, H=w.h, W=w.w, KH=w.kh, KW=w.kw, SH=w.sh, SW=w.sw, DH=w.dh, DW=w.dw, PT=w.pt, PL=w.pl,
+                  OH=w.oh, OW=w.ow, G=s.groups, SIMD=s.out.width, NR=s.rows, BITS=s.inp.elem.bits,
+                  PAD=s.pad)  # fmt: skip
+    return {"module": "fpgaq_swg", "params": params, "strings": {}}
+
+
+def _sumpool(p: k.SumPool) -> dict:
+    w = p.window
+    params = dict(L=p.inp.width, G=w.c // p.inp.width, WINDOW=w.kh * w.kw, PIXELS=w.h * w.w, GLOBAL=int(w.is_global),
+                  IN_BITS=p.inp.elem.bits, IN_SIGNED=int(p.inp.elem.signed), OUT_BITS=p.out.elem.bits)  # fmt: skip
+    return {"module": "fpgaq_sumpool", "params": params, "strings": {}}
+
+
 def _dwc(d: k.WidthConverter) -> dict:
     params = dict(IN_W=d.inp.width, OUT_W=d.out.width, STEP=int(np.gcd(d.inp.width, d.out.width)),
                   IN_BITS=d.inp.elem.bits, OUT_BITS=d.out.elem.bits, IN_SIGNED=int(d.inp.elem.signed))  # fmt: skip
@@ -144,6 +180,10 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
                     "strings": {"PERM": f"{kernel.name}_p.mem"}}  # fmt: skip
             perm = np.asarray(kernel.perm.values).reshape(-1, 1)
             files[f"rtl/{kernel.name}_p.mem"] = memory(perm, max(1, int(kernel.num - 1).bit_length()))
+        elif isinstance(kernel, k.SlidingWindow):
+            inst = _swg(kernel)
+        elif isinstance(kernel, k.SumPool):
+            inst = _sumpool(kernel)
         else:
             inst = _dwc(kernel)
         (inp,) = kernel.inputs()
