@@ -161,7 +161,7 @@ def inspect(model: str) -> None:
     type=click.Choice(["hls", "rtl"]),
     default="hls",
     show_default=True,
-    help="hls: Vitis HLS C++ and its C-simulation; rtl: Verilog and its Verilator simulation (MLP kernels so far).",
+    help="hls: Vitis HLS C++ and its C-simulation; rtl: SystemVerilog and its Verilator simulation (rtl/README.md).",
 )
 @_user_errors
 def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth,

@@ -2,10 +2,10 @@
 sizes and widths, a fpgaq_fifo at each stream's depth between producer and consumer, the AXI-Stream boundary as
 ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
 
-The library so far: matrix-vector units (dense and grouped; no activation, fused thresholds or the fused exact
-requantizer), standalone thresholds and requantizers, width converters, reorder buffers,
-FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it (exit 2): the HLS backend
-builds every plan.
+The library so far (rtl/README.md): matrix-vector units (dense, grouped, bipolar; no activation, fused thresholds
+or the fused exact requantizer), standalone thresholds and requantizers, sliding windows, sum pooling, width
+converters, reorder buffers, FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it
+(exit 2): the HLS backend builds every plan.
 """
 
 from __future__ import annotations
