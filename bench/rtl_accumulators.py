@@ -68,7 +68,7 @@ def main() -> None:
                       TILE_BITS=min(p, tile_bound), ACC_BITS=p)  # fmt: skip
         start = time.perf_counter()
         dsp = models.uses_dsp(W_BITS, IN_BITS)  # multipliers where the estimate puts them (LUTs for 4 x 8 bits)
-        cells = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], params, files, dsp=dsp)
+        cells = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv", "fpgaq_activation.sv"], params, files, dsp=dsp)
         seconds = time.perf_counter() - start
         estimate = models.mvu(vectors=1, groups=1, k=K, oc=OC, pe=PE, simd=SIMD, input_bits=IN_BITS,
                               weight_bits=W_BITS, acc_bits=p, out_bits=p)  # fmt: skip

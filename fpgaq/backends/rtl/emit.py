@@ -29,6 +29,7 @@ LIBRARY = (
     "fpgaq_fifo.sv",
     "fpgaq_reorder.sv",
     "fpgaq_threshold.sv",
+    "fpgaq_activation.sv",
     "fpgaq_swg.sv",
     "fpgaq_sumpool.sv",
 )
