@@ -2,9 +2,9 @@
 
 Every stream is an arrival curve: T[i] is the cycle by which a fraction i / G of its frame's words has been
 written (T[0]: its first word). A kernel turns its input curves into its output curve: output fraction p needs
-input fraction q(p) (one vector for a matrix-vector unit, the whole frame for a global pool), comes `lead`
-cycles after that input at the earliest, and no sooner than the kernel's own pace allows after the previous
-fraction (its cycles per frame / G). The window generator is replayed phase by phase (its loop reads and
+input fraction q(p) (one vector for a matrix-vector unit, the whole frame for a global pool), comes one cycle
+after that input at the earliest, and no sooner than the kernel's own pace allows after the earlier fractions
+(_span: its first output word to its last). The window generator is replayed phase by phase (its loop reads and
 writes in one iteration, so a slow input also slows its windows: estimate.models.swg_schedule's phases).
 The input arrives one word per cycle. Checked against the timed dataflow simulation (docs/benchmarks.md);
 FINN reports the sum of the kernels' cycles instead, which assumes no overlap.
@@ -27,20 +27,20 @@ def _at(curve: np.ndarray, fraction: np.ndarray) -> np.ndarray:
     return np.interp(np.clip(fraction, 0.0, 1.0) * G, np.arange(G + 1), curve)
 
 
-def _need(kernel: k.Kernel) -> tuple[np.ndarray, int]:
-    """(q(p) on the grid, lead): the input fraction each output fraction needs, and the cycles after it."""
+def _need(kernel: k.Kernel) -> np.ndarray:
+    """q(p) on the grid: the input fraction each output fraction needs (the output comes one cycle after it)."""
     if isinstance(kernel, k.Mvu):
         nv = kernel.vectors
         vector = np.minimum(np.floor(_P * nv * (1 - 1e-9)), nv - 1)  # the vector an output fraction belongs to
-        return (vector + 1) / nv, 1  # the first output of a vector comes with its last input word
+        return (vector + 1) / nv  # the first output of a vector comes with its last input word
     if isinstance(kernel, (k.MaxPool, k.SumPool)):
         w = kernel.window
         if w.is_global:
-            return np.ones(G + 1), 1
-        return np.minimum(1.0, _P + 1.0 / (w.oh * w.ow)), 1
+            return np.ones(G + 1)
+        return np.minimum(1.0, _P + 1.0 / (w.oh * w.ow))
     if isinstance(kernel, k.Reorder):
-        return np.ones(G + 1), 1
-    return _P, 1
+        return np.ones(G + 1)
+    return _P
 
 
 def _span(kernel: k.Kernel, c: int) -> float:
@@ -87,8 +87,7 @@ def curves(plan: Plan, cycles: list[int]) -> list[np.ndarray]:
         if isinstance(kernel, k.SlidingWindow):
             out = _swg_curve(kernel, inp)
         else:
-            q, lead = _need(kernel)
-            ready = _at(inp, q) + lead
+            ready = _at(inp, _need(kernel)) + 1
             span = _span(kernel, c)  # no faster than its own pace: out[i] >= out[j] + (p_i - p_j) * span
             out = np.maximum.accumulate(ready - _P * span) + _P * span
         for s in kernel.outputs():

@@ -204,7 +204,7 @@ def swg_schedule(*, h: int, oh: int, sh: int, pt: int, span: int, rows: int, row
     every cycle it reads an input word if the row it fills is free (rows_in < first + rows) and writes a window
     word if output row oh's last row is in (rows_in >= need); both conditions change only when a row completes,
     so O(H + OH) phases give the exact count [ours]."""
-    cycles, first_word, read_first, last_read, phases = 0, None, 0, 0, []
+    cycles, first_word, phases = 0, None, []
     rows_in = filled = done = written = 0
     while rows_in < h or done < oh:
         top = done * sh - pt
@@ -215,26 +215,23 @@ def swg_schedule(*, h: int, oh: int, sh: int, pt: int, span: int, rows: int, row
             raise AssertionError("the window generator's schedule stalls")  # the rows invariant forbids it
         step = min(row_words - filled if reading else row_words, out_row_words - written if writing else out_row_words)
         if writing and first_word is None:
-            first_word, read_first = cycles, rows_in * row_words + filled
+            first_word = cycles
         phases.append((step, reading, writing))
         cycles += step
         if reading:
             filled += step
             if filled == row_words:
                 filled, rows_in = 0, rows_in + 1
-            last_read = cycles
         if writing:
             written += step
             if written == out_row_words:
                 written, done = 0, done + 1
-    return SwgSchedule(cycles, first_word or 0, read_first, last_read, tuple(phases))
+    return SwgSchedule(cycles, first_word or 0, tuple(phases))
 
 
 class SwgSchedule(NamedTuple):
     cycles: int  # per frame, input always there
     first_word: int  # the cycle of the first window word
-    read_first: int  # input words read before it
-    last_read: int  # the cycle after the last input word is read (the rest only writes)
     phases: tuple = ()  # (cycles, reads, writes) of each phase: the loop's exact shape (fpgaq.estimate.latency)
 
 
