@@ -42,23 +42,9 @@ class RtlUnsupported(FpgaqError):
 
 def unsupported(kernel: k.Kernel) -> str | None:
     """Why the RTL library cannot build `kernel`, or None."""
-    if isinstance(kernel, k.Mvu):
-        if kernel.depthwise:
-            return "a depthwise matrix-vector unit"
-        return None
-    if isinstance(
-        kernel,
-        (
-            k.WidthConverter,
-            k.UnpackAxis,
-            k.PackAxis,
-            k.Reorder,
-            k.Thresholding,
-            k.Requantize,
-            k.SlidingWindow,
-            k.SumPool,
-        ),
-    ):
+    if isinstance(kernel, k.Mvu) and kernel.depthwise:
+        return "a depthwise matrix-vector unit"
+    if type(kernel) in EMITTERS or isinstance(kernel, (k.UnpackAxis, k.PackAxis)):
         return None
     return f"a {kernel.kind} kernel"
 
@@ -91,75 +77,97 @@ def memory(rows: np.ndarray, bits: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _mvu(m: k.Mvu) -> tuple[dict, dict[str, str]]:
-    nf = m.oc // m.pe
-    rows = m.groups * nf
+def _rows(table: k.Table) -> np.ndarray:
+    """A per-lane table [lane][row(, level)] as one memory word per row: [row][lane (* levels)]."""
+    values = np.asarray(table.values)
+    return np.swapaxes(values, 0, 1).reshape(values.shape[1], -1)
+
+
+def _activation(name: str, act) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """(params, files, string parameters) of a multi-threshold activation or exact requantizer, fused into a
+    matrix-vector unit (tables by lane and neuron fold) or standalone (by lane and row): rtl/fpgaq_activation.sv."""
+    params = dict(LEVELS=act.levels, BASE=act.base)
+    files = {f"{name}_n.mem": memory(_rows(act.negate).astype(int), 1)}
+    if isinstance(act, (k.FusedThreshold, k.Thresholding)):
+        params.update(ACT=1, T_BITS=_bits(act.thresholds.elem))
+        files[f"{name}_t.mem"] = memory(_rows(act.thresholds), params["T_BITS"])
+    else:
+        params.update(ACT=2, SHIFT=act.shift, M_BITS=_bits(act.mult.elem), O_BITS=_bits(act.offset.elem),
+                      P_BITS=act.product.bits)  # fmt: skip
+        files[f"{name}_m.mem"] = memory(_rows(act.mult), params["M_BITS"])
+        files[f"{name}_o.mem"] = memory(_rows(act.offset), params["O_BITS"])
+    suffixes = {"NEGATE": "n", "THRESHOLDS": "t", "MULT": "m", "OFFSET": "o"}
+    strings = {key: f"{name}_{x}.mem" for key, x in suffixes.items() if f"{name}_{x}.mem" in files}
+    return params, files, strings
+
+
+def _instance(module: str, params: dict, files: dict[str, str] | None = None, strings: dict[str, str] | None = None):
+    return {"module": module, "params": params, "strings": strings or {}}, files or {}
+
+
+def _mvu(m: k.Mvu):
     params = dict(G=m.groups, KG=m.k, OCG=m.oc, SIMD=m.simd, PE=m.pe, IN_BITS=m.inp.elem.bits,
                   IN_SIGNED=int(m.inp.elem.signed), W_BITS=1 if m.bipolar else _bits(m.weights.elem),
                   BIPOLAR=int(m.bipolar), B_BITS=_bits(m.bias.elem),
                   TILE_BITS=m.inner.bits, ACC_BITS=m.outer.bits, OUT_BITS=m.out.elem.bits)  # fmt: skip
     files = {
         f"{m.name}_w.mem": memory(m.weights.values, params["W_BITS"]),
-        f"{m.name}_b.mem": memory(np.asarray(m.bias.values).T, params["B_BITS"]),  # [G * NF][PE]
+        f"{m.name}_b.mem": memory(_rows(m.bias), params["B_BITS"]),  # [G * NF][PE]
     }
     strings = {"WEIGHTS": f"{m.name}_w.mem", "BIAS": f"{m.name}_b.mem"}
-    act = m.activation
-    if isinstance(act, k.FusedThreshold):
-        t = np.asarray(act.thresholds.values).transpose(1, 0, 2).reshape(rows, -1)  # [G * NF][PE * levels]
-        params.update(ACT=1, LEVELS=act.levels, T_BITS=_bits(act.thresholds.elem), BASE=act.base)
-        files[f"{m.name}_t.mem"] = memory(t, params["T_BITS"])
-        files[f"{m.name}_n.mem"] = memory(np.asarray(act.negate.values).T.astype(int), 1)
-        strings.update(THRESHOLDS=f"{m.name}_t.mem", NEGATE=f"{m.name}_n.mem")
-    elif isinstance(act, k.FusedRequant):
-        params.update(ACT=2, LEVELS=act.levels, BASE=act.base, SHIFT=act.shift, M_BITS=_bits(act.mult.elem),
-                      O_BITS=_bits(act.offset.elem), P_BITS=act.product.bits)  # fmt: skip
-        files[f"{m.name}_m.mem"] = memory(np.asarray(act.mult.values).T, params["M_BITS"])
-        files[f"{m.name}_o.mem"] = memory(np.asarray(act.offset.values).T, params["O_BITS"])
-        files[f"{m.name}_n.mem"] = memory(np.asarray(act.negate.values).T.astype(int), 1)
-        strings.update(MULT=f"{m.name}_m.mem", OFFSET=f"{m.name}_o.mem", NEGATE=f"{m.name}_n.mem")
-    return {"module": "fpgaq_mvu", "params": params, "strings": strings}, files
+    if m.activation is not None:
+        act_params, act_files, act_strings = _activation(m.name, m.activation)
+        params.update(act_params)
+        files.update(act_files)
+        strings.update(act_strings)
+    return _instance("fpgaq_mvu", params, files, strings)
 
 
-def _lanes(t: k.Thresholding | k.Requantize) -> tuple[dict, dict[str, str]]:
-    """A standalone threshold or requantizer: tables [lane][row] in the plan, one word per row here."""
+def _lanes(t: k.Thresholding | k.Requantize):
     win = t.inp.width
     params = dict(WIN=win, RPL=t.rows // win, IN_BITS=t.inp.elem.bits, IN_SIGNED=int(t.inp.elem.signed),
-                  OUT_BITS=t.out.elem.bits, LEVELS=t.levels, BASE=t.base)  # fmt: skip
-    files = {f"{t.name}_n.mem": memory(np.asarray(t.negate.values).T.astype(int), 1)}
-    strings = {"NEGATE": f"{t.name}_n.mem"}
-    if isinstance(t, k.Thresholding):
-        params.update(ACT=1, T_BITS=_bits(t.thresholds.elem))
-        rows = np.asarray(t.thresholds.values).transpose(1, 0, 2).reshape(params["RPL"], -1)
-        files[f"{t.name}_t.mem"] = memory(rows, params["T_BITS"])
-        strings["THRESHOLDS"] = f"{t.name}_t.mem"
-    else:
-        params.update(ACT=2, SHIFT=t.shift, M_BITS=_bits(t.mult.elem), O_BITS=_bits(t.offset.elem),
-                      P_BITS=t.product.bits)  # fmt: skip
-        files[f"{t.name}_m.mem"] = memory(np.asarray(t.mult.values).T, params["M_BITS"])
-        files[f"{t.name}_o.mem"] = memory(np.asarray(t.offset.values).T, params["O_BITS"])
-        strings.update(MULT=f"{t.name}_m.mem", OFFSET=f"{t.name}_o.mem")
-    return {"module": "fpgaq_threshold", "params": params, "strings": strings}, files
+                  OUT_BITS=t.out.elem.bits)  # fmt: skip
+    act_params, files, strings = _activation(t.name, t)
+    return _instance("fpgaq_threshold", {**params, **act_params}, files, strings)
 
 
-def _swg(s: k.SlidingWindow) -> dict:
+def _reorder(r: k.Reorder):
+    perm = np.asarray(r.perm.values).reshape(-1, 1)
+    files = {f"{r.name}_p.mem": memory(perm, max(1, int(r.num - 1).bit_length()))}
+    return _instance("fpgaq_reorder", {"NUM": r.num, "BITS": r.inp.bits}, files, {"PERM": f"{r.name}_p.mem"})
+
+
+def _swg(s: k.SlidingWindow):
     w = s.window
     params = dict(C=w.c, H=w.h, W=w.w, KH=w.kh, KW=w.kw, SH=w.sh, SW=w.sw, DH=w.dh, DW=w.dw, PT=w.pt, PL=w.pl,
                   OH=w.oh, OW=w.ow, G=s.groups, SIMD=s.out.width, NR=s.rows, BITS=s.inp.elem.bits,
                   PAD=s.pad)  # fmt: skip
-    return {"module": "fpgaq_swg", "params": params, "strings": {}}
+    return _instance("fpgaq_swg", params)
 
 
-def _sumpool(p: k.SumPool) -> dict:
+def _sumpool(p: k.SumPool):
     w = p.window
     params = dict(L=p.inp.width, G=w.c // p.inp.width, WINDOW=w.kh * w.kw, PIXELS=w.h * w.w, GLOBAL=int(w.is_global),
                   IN_BITS=p.inp.elem.bits, IN_SIGNED=int(p.inp.elem.signed), OUT_BITS=p.out.elem.bits)  # fmt: skip
-    return {"module": "fpgaq_sumpool", "params": params, "strings": {}}
+    return _instance("fpgaq_sumpool", params)
 
 
-def _dwc(d: k.WidthConverter) -> dict:
+def _dwc(d: k.WidthConverter):
     params = dict(IN_W=d.inp.width, OUT_W=d.out.width, STEP=int(np.gcd(d.inp.width, d.out.width)),
                   IN_BITS=d.inp.elem.bits, OUT_BITS=d.out.elem.bits, IN_SIGNED=int(d.inp.elem.signed))  # fmt: skip
-    return {"module": "fpgaq_dwc", "params": params, "strings": {}}
+    return _instance("fpgaq_dwc", params)
+
+
+# kernel class -> (instance: module, params, strings; its $readmemh files) (the AXI boundary is the top's ports)
+EMITTERS = {
+    k.Mvu: _mvu,
+    k.Thresholding: _lanes,
+    k.Requantize: _lanes,
+    k.Reorder: _reorder,
+    k.SlidingWindow: _swg,
+    k.SumPool: _sumpool,
+    k.WidthConverter: _dwc,
+}
 
 
 def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
@@ -170,23 +178,8 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
     for kernel in plan.kernels:
         if isinstance(kernel, (k.UnpackAxis, k.PackAxis)):
             continue
-        if isinstance(kernel, k.Mvu):
-            inst, tables = _mvu(kernel)
-            files.update({f"rtl/{name}": text for name, text in tables.items()})
-        elif isinstance(kernel, (k.Thresholding, k.Requantize)):
-            inst, tables = _lanes(kernel)
-            files.update({f"rtl/{name}": text for name, text in tables.items()})
-        elif isinstance(kernel, k.Reorder):
-            inst = {"module": "fpgaq_reorder", "params": {"NUM": kernel.num, "BITS": kernel.inp.bits},
-                    "strings": {"PERM": f"{kernel.name}_p.mem"}}  # fmt: skip
-            perm = np.asarray(kernel.perm.values).reshape(-1, 1)
-            files[f"rtl/{kernel.name}_p.mem"] = memory(perm, max(1, int(kernel.num - 1).bit_length()))
-        elif isinstance(kernel, k.SlidingWindow):
-            inst = _swg(kernel)
-        elif isinstance(kernel, k.SumPool):
-            inst = _sumpool(kernel)
-        else:
-            inst = _dwc(kernel)
+        inst, tables = EMITTERS[type(kernel)](kernel)
+        files.update({f"rtl/{name}": text for name, text in tables.items()})
         (inp,) = kernel.inputs()
         (out,) = kernel.outputs()
         overrides = [f".{name}({value})" for name, value in inst["params"].items()]
