@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from report import write_section  # noqa: E402
 
 from fpgaq.backends.rtl import synth_xilinx  # noqa: E402
+from fpgaq.backends.rtl.emit import memory  # noqa: E402
 from fpgaq.estimate import models  # noqa: E402
 
 K, OC, PE, SIMD, IN_BITS, W_BITS = 64, 32, 4, 16, 8, 4
@@ -35,22 +36,12 @@ def _bits(magnitude: int) -> int:
     return int(magnitude).bit_length() + 1
 
 
-def _hex(values, bits: int) -> str:
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return f"{word:x}"
-
-
 def memories(seed: int = 0) -> dict[str, str]:
     rng = np.random.default_rng(seed)
     w = rng.integers(-(1 << (W_BITS - 1)), 1 << (W_BITS - 1), size=(OC, K))
-    weights = []
-    for n in range(OC // PE):
-        for s in range(K // SIMD):
-            weights.append(_hex([w[n * PE + p, s * SIMD + i] for p in range(PE) for i in range(SIMD)], W_BITS))
-    bias = ["0"] * (OC // PE)
-    return {"weights.mem": "\n".join(weights) + "\n", "bias.mem": "\n".join(bias) + "\n"}
+    # fold (n, s): PE x SIMD weights, lane p's SIMD inputs s * SIMD .. in order (fpgaq_mvu.sv's layout)
+    folds = w.reshape(OC // PE, PE, K // SIMD, SIMD).transpose(0, 2, 1, 3).reshape(-1, PE * SIMD)
+    return {"weights.mem": memory(folds, W_BITS), "bias.mem": memory(np.zeros((OC // PE, PE), dtype=int), 2)}
 
 
 def main() -> None:

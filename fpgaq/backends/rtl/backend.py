@@ -17,6 +17,7 @@ from fpgaq.backends.rtl.emit import render
 from fpgaq.backends.rtl.tools import StreamModel, verilate_stream
 from fpgaq.boards import Board
 from fpgaq.host import Host
+from fpgaq.outdir import write_atomic
 from fpgaq.plan.kernels import Plan
 
 TOP = "fpgaq_top"
@@ -59,8 +60,7 @@ class RtlBackend:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             for name, content in hls.emit(plan, board, clock_ns, model_name).items():
-                (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+                write_atomic(folder / name, content)
             compiled_hls = compile_library(folder / "hls", folder / "csim" / LIBRARY, ())
             depths, info = hls.size_fifos(compiled_hls, plan)
         return depths, {**info, "sized_by": "timed simulation of the same schedule (HLS kernels)"}

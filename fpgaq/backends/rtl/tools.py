@@ -34,15 +34,20 @@ def require(command: str) -> str:
     return path
 
 
+def _checked(pattern: re.Pattern, text: str, what: str) -> str:
+    """`text` when it is a plain identifier or file name (what reaches a tool's command line or script), else
+    a ValueError naming it."""
+    if not isinstance(text, str) or not pattern.fullmatch(text):
+        raise ValueError(f"not {what}: {text!r}")
+    return text
+
+
 def _parameter(name: str, value: int | str) -> str:
     """-Gname=value for Verilator: integers, or a file name in this folder (the only strings the library takes)."""
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a Verilog parameter name: {name!r}")
+    _checked(_NAME, name, "a Verilog parameter name")
     if isinstance(value, int):
         return f"-G{name}={value}"
-    if not _FILE.fullmatch(value):
-        raise ValueError(f"a file parameter is a plain file name, not {value!r}")
-    return f'-G{name}="{value}"'
+    return f'-G{name}="{_checked(_FILE, value, "a plain file name")}"'
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,9 @@ def synth_xilinx(module: str, sources: list[str | Path], parameters: dict[str, i
         for path in paths:
             shutil.copyfile(path, work / path.name)
         for name, text in files.items():
-            if not _FILE.fullmatch(name):
-                raise ValueError(f"not a plain file name: {name!r}")
-            write_atomic(work / name, text)
+            write_atomic(work / _checked(_FILE, name, "a plain file name"), text)
         for name in parameters:
-            if not _NAME.fullmatch(name):
-                raise ValueError(f"not a Verilog parameter name: {name!r}")
+            _checked(_NAME, name, "a Verilog parameter name")
         sets = " ".join(f"-set {name} {int(value)}" for name, value in sorted(parameters.items()))
         script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
         if sets:
