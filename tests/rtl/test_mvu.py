@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fpgaq.backends.rtl import OpenToolError, synth_xilinx, verilate_stream
+from fpgaq.backends.rtl.emit import memory
 from fpgaq.backends.rtl.tools import parse_stat, require
 from fpgaq.resources import data_dir
 
@@ -30,11 +31,8 @@ def _bits(lo: int, hi: int) -> int:
 
 
 def _hex(values, bits: int) -> str:
-    """One memory word: values[0] in the least significant bits."""
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << bits) - 1)) << (i * bits)
-    return f"{word:x}"
+    """One memory word: values[0] in the least significant bits (the emitter's $readmemh layout)."""
+    return memory(np.asarray(values, dtype=object).reshape(1, -1), bits).strip()
 
 
 def _case(name: str, seed: int):
