@@ -24,13 +24,10 @@ def simulate(build_dir: str | os.PathLike, x: np.ndarray, frames: int | None = N
     if report.backend != "hls":
         raise SimulationError(f"the timed simulation runs HLS builds; {str(out)!r} was built for {report.backend!r}")
     csim = CSim(out)
-    codes = csim.input_codes(x)
-    frames = len(codes) if frames is None else frames
-    words = csim.host.pack_input(codes)[np.arange(frames) % len(codes)]
+    frames, words = _cycled(csim.host, csim.input_codes(x), frames)
     with outdir.locked(out, exclusive=False):
         depths = declared_depths((out / "hls" / "top.cpp").read_text(encoding="utf-8", errors="replace"))
     run = csim.timed().run(words, depths)
-    totals = report.totals
     clock_mhz = 1000.0 / report.board["clock_ns"]
     if run.deadlock:
         message = deadlock_message(run.report, (report.fifos or {}).get("streams"))
@@ -38,16 +35,8 @@ def simulate(build_dir: str | os.PathLike, x: np.ndarray, frames: int | None = N
                    "blocked": run.report["blocked"], "fifos": run.report["deadlock_fifos"]}  # fmt: skip
         _record(out, section)
         raise Deadlock(f"{message}; report.json lists the blocked kernels and the full and empty FIFOs", section)
-    expected = csim.run_words(words)
-    if not np.array_equal(run.output, expected):
-        frame = int(np.argwhere((run.output != expected).any(axis=1))[0, 0])
-        raise SimulationError(f"the timed simulation's output differs from the C-simulation's at frame {frame}")
-    section = summary(run, clock_mhz)
-    estimate = {"cycles_per_frame": totals["cycles_per_frame"], "latency_cycles": totals["latency_cycles"]}
-    section.update(deadlock=False, source=source, estimate=estimate,
-                   ratio_estimate_to_simulation={
-                       key: (estimate[key] / section[key] if section[key] else None) for key in estimate
-                   })  # fmt: skip
+    _check(run.output, csim.run_words(words), "the timed simulation's output differs from the C-simulation's")
+    section = _beside_estimate({**summary(run, clock_mhz), "deadlock": False, "source": source}, report.totals)
     _record(out, section)
     return csim.host.dequantize(csim.host.unpack_output(run.output)), section
 
@@ -58,9 +47,7 @@ def _verilated(out: Path, report, x: np.ndarray, frames: int | None, source: str
     from fpgaq.backends.rtl.backend import RtlSim
 
     sim = RtlSim(out)
-    codes = sim.input_codes(x)
-    frames = len(codes) if frames is None else frames
-    words = sim.host.pack_input(codes)[np.arange(frames) % len(codes)]
+    frames, words = _cycled(sim.host, sim.input_codes(x), frames)
     data = sim.run_words(words)
     total = sim.cycles
     y = sim.host.dequantize(sim.host.unpack_output(data))
@@ -70,22 +57,36 @@ def _verilated(out: Path, report, x: np.ndarray, frames: int | None, source: str
         from fpgaq.ir.execute import run
 
         expected = run(frontend.load(model), x[np.arange(frames) % len(x)])
-        if not np.array_equal(y, expected):
-            frame = int(np.argwhere((y != expected).reshape(frames, -1).any(axis=1))[0, 0])
-            raise SimulationError(f"the Verilated design's output differs from the golden model at frame {frame}")
+        _check(y, expected, "the Verilated design's output differs from the golden model")
     sim.run_words(words[:1])
     latency = sim.cycles - 1  # from the first input word's cycle to the last output word's
     interval = round((total - sim.cycles) / (frames - 1)) if frames > 1 else None
-    totals = report.totals
-    estimate = {"cycles_per_frame": totals["cycles_per_frame"], "latency_cycles": totals["latency_cycles"]}
     section = {"simulator": "verilator", "checked_against": "the golden model" if model.is_file() else None,
-               "deadlock": False, "source": source, "frames": frames,
-               "cycles_per_frame": interval, "latency_cycles": latency, "estimate": estimate,
-               "ratio_estimate_to_simulation": {
-                   "cycles_per_frame": estimate["cycles_per_frame"] / interval if interval else None,
-                   "latency_cycles": estimate["latency_cycles"] / latency if latency else None}}  # fmt: skip
+               "deadlock": False, "source": source, "frames": frames, "cycles_per_frame": interval,
+               "latency_cycles": latency}  # fmt: skip
+    section = _beside_estimate(section, report.totals)
     _record(out, section)
     return y, section
+
+
+def _cycled(host, codes: np.ndarray, frames: int | None) -> tuple[int, np.ndarray]:
+    """(frames, their AXI-Stream bytes): one frame per sample by default, cycling through the samples when more."""
+    frames = len(codes) if frames is None else frames
+    return frames, host.pack_input(codes)[np.arange(frames) % len(codes)]
+
+
+def _check(got: np.ndarray, expected: np.ndarray, what: str) -> None:
+    """A SimulationError naming the first frame where `got` (batch first) differs from `expected`."""
+    if not np.array_equal(got, expected):
+        frame = int(np.argwhere((got != expected).reshape(len(got), -1).any(axis=1))[0, 0])
+        raise SimulationError(f"{what} at frame {frame}")
+
+
+def _beside_estimate(section: dict, totals: dict) -> dict:
+    """The section with the estimate it checks and their ratio (cycles per frame, latency)."""
+    estimate = {key: totals[key] for key in ("cycles_per_frame", "latency_cycles")}
+    ratio = {key: (estimate[key] / section[key] if section[key] else None) for key in estimate}
+    return {**section, "estimate": estimate, "ratio_estimate_to_simulation": ratio}
 
 
 def _record(out: Path, section: dict) -> None:
