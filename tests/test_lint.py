@@ -35,18 +35,31 @@ def _with_table(plan: k.Plan, kernel_name: str, field: str, table: k.Table) -> k
     return dataclasses.replace(plan, kernels=kernels)
 
 
-def test_what_fpgaq_builds_has_no_error_and_warns_about_the_search(odd, tmp_path):
+def test_what_fpgaq_builds_has_no_finding(odd, tmp_path):
     _, _, plan = odd
     assert lint_plan(plan) == []  # PE 3 tables, requantizers: nothing to report
-    model, folding = CASES["depthwise_avgpool"]()  # a 255-level round-to-zero threshold: the binary search
+    model, folding = CASES["depthwise_avgpool"]()  # a 255-level round-to-zero threshold: parallel comparators
     path = tmp_path / "dw.onnx"
     path.write_bytes(model.SerializeToString())
     graph = pipeline.load(path)
-    searched = pipeline.plan(graph, pipeline.fold(graph, pipeline.Target.of("pynq-z2"), folding))
-    found = lint_plan(searched)
-    assert [f.rule for f in found] == ["ports"]
-    assert not found[0].error and "255 levels" in found[0].message and found[0].table == "thr_threshold2"
-    assert check_plan(searched) == [str(found[0])]
+    plan = pipeline.plan(graph, pipeline.fold(graph, pipeline.Target.of("pynq-z2"), folding))
+    wide = next(x.activation for x in plan.kernels if isinstance(x, k.Mvu) and x.activation.levels > 64)
+    assert wide.levels == 255 and wide.thresholds.packed == (3,)
+    assert lint_plan(plan) == [] and check_plan(plan) == []
+
+
+def test_ports_rule_refuses_threshold_levels_outside_one_word(tmp_path):
+    model, folding = CASES["depthwise_avgpool"]()
+    path = tmp_path / "dw.onnx"
+    path.write_bytes(model.SerializeToString())
+    graph = pipeline.load(path)
+    plan = pipeline.plan(graph, pipeline.fold(graph, pipeline.Target.of("pynq-z2"), folding))
+    mvu = next(x for x in plan.kernels if isinstance(x, k.Mvu) and x.activation.levels > 64)
+    unpacked = dataclasses.replace(mvu.activation.thresholds, packed=())  # 255 reads of one memory per element
+    bad = _with_table(plan, mvu.name, "activation", dataclasses.replace(mvu.activation, thresholds=unpacked))
+    found = lint_plan(bad)
+    assert [(f.rule, f.error, f.table) for f in found] == [("ports", True, unpacked.name)]
+    assert "255 levels not in one word" in found[0].message
 
 
 def test_banks_rule_refuses_a_cyclic_split_it_cannot_prove(odd):

@@ -96,25 +96,19 @@ def dsp48_tiles(a_bits: int, b_bits: int) -> int:
 
 
 def comparators(levels: int, bits: int) -> int:
-    """LUTs of one multi-threshold unit: a bits-wide comparator per level [FINN-R: (2^B - 1) * acc_bits];
-    above 64 levels the kernel binary-searches (ceil(log2(levels + 1)) comparators, [ours])."""
-    if levels > LINEAR_MAX_LEVELS:
-        return math.ceil(math.log2(levels + 1)) * bits
+    """LUTs of one multi-threshold unit: a bits-wide comparator per level [FINN-R: (2^B - 1) * acc_bits]."""
     return levels * bits
 
 
 def threshold_store(rows_per_lane: int, lanes: int, levels: int, bits: int) -> tuple[Cost, int]:
-    """(memory, cycles per element) of the thresholds of `lanes` parallel units with rows_per_lane rows each.
-
-    Up to 64 levels: all levels of a row side by side in LUTRAM, every level read at once [FINN-R thr_luts].
-    Above: each lane binary-searches a rows_per_lane * levels block RAM, ceil(log2(levels + 1)) dependent
-    reads through two ports [ours, UG473], so one element takes that many half-cycles.
-    """
+    """(memory, cycles per element) of the thresholds of `lanes` parallel units with rows_per_lane rows each:
+    every level of a row side by side in one word, all levels read at once [FINN-R thr_luts]. Up to 64 levels
+    the words are LUTRAM; above (where no exact requantizer replaces them) a word of levels * bits bits by the
+    depth rule of `memory` [ours]. One element per cycle either way."""
     if levels <= LINEAR_MAX_LEVELS:
         return Cost(lut=lanes * levels * bits * math.ceil(rows_per_lane / LUTRAM_WORDS_PER_LUT)), 1
-    mem = memory(rows_per_lane * levels, bits)
-    steps = math.ceil(math.log2(levels + 1))
-    return Cost(lut=lanes * mem.lut, bram18=lanes * mem.bram18), port_cycles(steps)
+    mem = memory(rows_per_lane, levels * bits)
+    return Cost(lut=lanes * mem.lut, bram18=lanes * mem.bram18), 1
 
 
 def mvu(

@@ -7,9 +7,7 @@ rules about its own sources (fpgaq.backends.hls.lint). Rules, each with a test (
           dimension split completely (one memory per index). A cyclic split by a factor smaller than the
           dimension leaves the bank of an index to be proven at run time, and HLS raises the II (error).
   ports   A memory serves at most two reads per cycle (dual-port block RAM, [UG473]). A table that several
-          lanes read without a split, or a search of more than 64 threshold levels (a chain of dependent reads
-          of one memory per element), needs more; the first is an error, the second a warning, because the
-          estimator counts its cycles (ceil(steps / 2) per element, fpgaq.estimate.models.threshold_store).
+          lanes read without a split, or threshold levels not packed in one word, needs more (error).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from dataclasses import dataclass
 
 from fpgaq.errors import FpgaqError
 from fpgaq.plan import kernels as k
-from fpgaq.plan.tables import LINEAR_MAX_LEVELS
 
 PORTS = 2  # reads per cycle of one dual-port memory
 
@@ -78,10 +75,7 @@ def reads_per_memory(kernel: k.Kernel, table: k.Table) -> int:
     lanes = _lanes(kernel) if any(table is t for t in _per_lane(kernel)) else 1
     split = table.banks is not None and table.banks[1] == table.shape[table.banks[0] - 1] == lanes
     per_lane = 1
-    levels = _levels(kernel, table)
-    if levels > LINEAR_MAX_LEVELS:  # binary search: one dependent read per step
-        per_lane = math.ceil(math.log2(levels + 1))
-    elif levels and len(table.shape) >= 3 and 3 not in table.packed and table.shape[2] > 1:
+    if _levels(kernel, table) and len(table.shape) >= 3 and 3 not in table.packed and table.shape[2] > 1:
         per_lane = table.shape[2]  # every level compared at once, not in one word
     return per_lane * (1 if split or lanes == 1 else lanes)
 
@@ -102,12 +96,11 @@ def lint_plan(plan: k.Plan) -> list[Finding]:
             reads = reads_per_memory(kernel, table)
             if reads > PORTS:
                 levels = _levels(kernel, table)
-                search = levels > LINEAR_MAX_LEVELS
-                what = f"a binary search over {levels} levels" if search else f"{_lanes(kernel)} lanes"
+                who = f"{levels} levels not in one word" if levels and 3 not in table.packed else "lanes"
                 found.append(Finding("ports", kernel.name, table.name,
-                                     f"{what} reads one memory of {table.name} {reads} times per element; it has "
-                                     f"{PORTS} ports (about {math.ceil(reads / PORTS)} cycles per element"
-                                     f"{', counted by the estimate' if search else ''})", not search))  # fmt: skip
+                                     f"{_lanes(kernel)} lanes ({who}) read one memory of {table.name} {reads} times "
+                                     f"per element; it has {PORTS} ports (about {math.ceil(reads / PORTS)} cycles "
+                                     "per element)", True))  # fmt: skip
     return sorted(found, key=lambda f: not f.error)
 
 

@@ -189,7 +189,7 @@ class Planner:
             return FusedRequant(th.name, _lane_table(f"mul_{th.name}", rq.mult, pe, th.name),
                                 _lane_table(f"off_{th.name}", rq.offset, pe, th.name), negate, rq.shift, int(th.base),
                                 levels, rq.product), th.output  # fmt: skip
-        thresholds = Table(f"thr_{th.name}", by_lane(thr, pe), table_type(thr, th.name), packed=_levels_packed(levels),
+        thresholds = Table(f"thr_{th.name}", by_lane(thr, pe), table_type(thr, th.name), packed=LEVELS_PACKED,
                            banks=(1, pe), storage=_threshold_storage(levels, len(rows) // pe))  # fmt: skip
         return FusedThreshold(th.name, thresholds, negate, int(th.base), len(rows), levels), th.output
 
@@ -238,6 +238,9 @@ def boundary(tensor: ir.Tensor, order: np.ndarray, prefer: int | None = None) ->
     return Boundary(num, pack, tensor.dtype, word, tuple(int(v) for v in order))
 
 
+LEVELS_PACKED = (3,)  # every level of a threshold row is compared at once: one memory word (the last dimension)
+
+
 def by_lane(values: np.ndarray, lanes: int) -> np.ndarray:
     """A per-channel table [channels, ...] laid out [lane][channels / lanes][...]: channel f * lanes + p at
     [p][f], so that the lane that computes a channel is the only reader of its memory (finn-hlslib's layout)."""
@@ -246,15 +249,10 @@ def by_lane(values: np.ndarray, lanes: int) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(values.reshape(-1, lanes, *rest), 0, 1))
 
 
-def _levels_packed(levels: int) -> tuple[int, ...]:
-    """Up to LINEAR_MAX_LEVELS every level of a row is compared at once: one memory word (the last dimension)."""
-    return (3,) if levels <= LINEAR_MAX_LEVELS else ()
-
-
 def _threshold_storage(levels: int, rows_per_lane: int) -> str:
     """Where a lane's thresholds live, as the estimate costs them (models.threshold_store): every level of a
-    row in one LUTRAM word up to 64 levels; above, rows * levels words by the depth rule."""
-    return "lutram" if levels <= LINEAR_MAX_LEVELS else storage(rows_per_lane * levels)
+    row in one word, LUTRAM up to 64 levels; above, by the depth rule."""
+    return "lutram" if levels <= LINEAR_MAX_LEVELS else storage(rows_per_lane)
 
 
 def window_rows(window: Window) -> int:
@@ -346,7 +344,7 @@ def plan_threshold(p: Planner, node: ir.Threshold) -> None:
     else:
         thr = node.thresholds.reshape(-1, levels)[rows]
         thresholds = Table(f"thr_{node.name}", by_lane(thr, lanes), table_type(thr, node.name),
-                           packed=_levels_packed(levels), banks=(1, lanes),
+                           packed=LEVELS_PACKED, banks=(1, lanes),
                            storage=_threshold_storage(levels, len(rows) // lanes))  # fmt: skip
         p.add(Thresholding(node.name, node.name, port.stream, s, p.numel(node.output), len(rows), levels, thresholds,
                            negate, int(node.base)))  # fmt: skip

@@ -9,7 +9,7 @@ from fpgaq.errors import FpgaqError
 from fpgaq.ir.types import IntType
 
 MAX_CONST_BITS = 63
-LINEAR_MAX_LEVELS = 64  # up to 64 threshold levels compare in parallel, above that a binary search
+LINEAR_MAX_LEVELS = 64  # above 64 threshold levels the planner tries the exact requantizer (comparators otherwise)
 LUTRAM_MAX_DEPTH = 128  # FINN's internal_embedded rule: at most 128 words per memory in LUTRAM, deeper in BRAM
 
 

@@ -45,7 +45,7 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<
     int sf = 0, nf = 0, f = 0, fold = 0;  // f = g * NF + nf (the neuron fold), fold = f * SF + sf
     for (int i = 0; i < NV * FOLDS; i++) {
 #pragma HLS PIPELINE II = 1
-        FPGAQ_CYCLES(Act::ii);
+        FPGAQ_CYCLE();
         Vec<TI, IN_W> x;
         if (nf == 0) {
             x = in.read();
@@ -95,7 +95,6 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<
 
 template <typename C>
 struct Identity {
-    static const int ii = 1;
     template <typename TA>
     typename C::out_t operator()(const TA& acc, int, int) const {
 #pragma HLS INLINE
@@ -106,7 +105,6 @@ struct Identity {
 // Built inside the process from its table arguments (never passed into a dataflow process) and inlined.
 template <typename C>
 struct Thresholds {
-    static const int ii = Crossing<C::levels>::ii;
     const typename C::thr_t (*t)[C::g * (C::ocg / C::pe)][C::levels];
     const bool (*negate)[C::g * (C::ocg / C::pe)];
     template <typename TA>
@@ -118,7 +116,6 @@ struct Thresholds {
 
 template <typename C>
 struct Requantizer {
-    static const int ii = 1;
     const typename C::mult_t (*m)[C::g * (C::ocg / C::pe)];
     const typename C::offset_t (*b)[C::g * (C::ocg / C::pe)];
     const bool (*negate)[C::g * (C::ocg / C::pe)];

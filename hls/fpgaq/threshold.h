@@ -10,48 +10,21 @@
 
 namespace fpgaq {
 
-// Number of thresholds crossed. Up to LINEAR_MAX levels compare in parallel (one comparator per level, every
-// level of a row in one memory word); above that a binary search over the sorted thresholds (ceil(log2(L + 1))
-// dependent reads of one memory: the estimator counts ceil(steps / 2) cycles per element, and the plan lint
-// warns about it).
-static const int LINEAR_MAX = 64;
-
-// The initiation interval of a loop that counts the crossings of L levels: 1 with parallel comparators; the binary
-// search's ceil(log2(L + 1)) dependent reads share the two ports of one memory.
-constexpr int bit_length(unsigned n) {
-    int bits = 0;
-    while (n) {
-        n >>= 1;
-        bits++;
-    }
-    return bits;
-}
-
-template <int L>
-struct Crossing {
-    static const int ii = L <= LINEAR_MAX ? 1 : (bit_length(L) + 1) / 2;
-};
-
+// Number of thresholds crossed: one comparator per level, every level of a row in one memory word (finn-hlslib's
+// Thresholding), so a lane counts an element per cycle at any number of levels. Above 64 levels the planner
+// uses the exact requantizer where one is proven (plan/requant.py); the comparators stay where none is (e.g.
+// half-to-even ties), and the estimate costs every one of them.
 template <int L, typename TT, typename TX>
 unsigned crossed(const TT t[L], bool negate, const TX& x) {
 #pragma HLS INLINE
     typename Negatable<TX>::type y = x;
     if (negate) y = -y;
-    if (L <= LINEAR_MAX) {
-        unsigned count = 0;
-        for (int l = 0; l < L; l++) {
+    unsigned count = 0;
+    for (int l = 0; l < L; l++) {
 #pragma HLS UNROLL
-            count += (y >= t[l]) ? 1 : 0;
-        }
-        return count;
+        count += (y >= t[l]) ? 1 : 0;
     }
-    static const unsigned TOP = pow2_above(L);  // the answer is in [0, TOP)
-    unsigned lo = 0;                            // invariant: t[l] <= y for l < lo
-    for (unsigned span = TOP >> 1; span > 0; span >>= 1) {
-#pragma HLS UNROLL
-        if (lo + span <= L && t[lo + span - 1] <= y) lo += span;
-    }
-    return lo;
+    return count;
 }
 
 // The exact integer requantizer that replaces a wide threshold (fpgaq.plan.requant proves it equal on every
@@ -79,7 +52,7 @@ void lanes_body(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec
     int r = 0;
     for (int i = 0; i < C::num / WIN; i++) {
 #pragma HLS PIPELINE II = 1
-        FPGAQ_CYCLES(Count::ii);
+        FPGAQ_CYCLE();
         const Vec<TI, WIN> word = in.read();
         Vec<TO, WIN> result;
         for (int e = 0; e < WIN; e++) {
@@ -94,7 +67,6 @@ void lanes_body(hls::stream<Vec<typename C::in_t, C::win> >& in, hls::stream<Vec
 // Built inside the process from its table arguments (never passed into a dataflow process) and inlined.
 template <typename C>
 struct LaneThresholds {
-    static const int ii = Crossing<C::levels>::ii;
     const typename C::thr_t (*t)[C::rpl][C::levels];
     const bool (*negate)[C::rpl];
     template <typename TX>
@@ -106,7 +78,6 @@ struct LaneThresholds {
 
 template <typename C>
 struct LaneRequantizer {
-    static const int ii = 1;
     const typename C::mult_t (*m)[C::rpl];
     const typename C::offset_t (*b)[C::rpl];
     const bool (*negate)[C::rpl];

@@ -13,13 +13,6 @@ struct Vec {
     T v[N];
 };
 
-// The smallest power of two above n (a compile-time constant: C++14 constexpr with a loop, no recursion).
-constexpr unsigned pow2_above(unsigned n) {
-    unsigned p = 1;
-    while (p <= n) p <<= 1;
-    return p;
-}
-
 // The wider type that holds both T and its negation (a threshold compares sign * x).
 template <typename T>
 struct Negatable {
