@@ -124,13 +124,14 @@ def build_network(name: str, folder: Path, csim: bool) -> str:
         print(f"{name}: {exc}", flush=True)
         folded = pipeline.fold(graph, target)
         how = f"default (search: {exc})"
-    plan = pipeline.plan(graph, folded)
+    plan = pipeline.plan(graph, folded, target)  # weights placed for the board (UltraRAM where BRAM runs out)
     est = pipeline.estimate(plan, target)
     t_plan = time.perf_counter() - t0
     files = pipeline.emit(plan, target, path.name)
     code = sum(len(v) for k, v in files.items() if k.startswith("hls/") and not k.startswith("hls/lib/"))
     t = est["totals"]
-    util = ", ".join(f"{r.upper()} {t[r]:,} ({t['utilization'][r]:.0%})" for r in ("lut", "bram18", "dsp"))
+    util = ", ".join(f"{r.upper()} {t[r]:,} ({t['utilization'][r]:.0%})" for r in ("lut", "bram18", "dsp", "uram")
+                     if t[r] or r != "uram")  # fmt: skip
     line = (f"| {name} | {board} | {how} | {t['fps']:,.0f} | {util} | {t_export:.0f} s / {t_load:.0f} s / "
             f"{t_plan:.0f} s | {code / 1e6:.1f} MB |")  # fmt: skip
     if csim:

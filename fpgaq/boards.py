@@ -48,6 +48,11 @@ class Board:
         return 1000.0 / self.clock_mhz
 
     @property
+    def device(self) -> str:
+        """The cost models' device class: "ultrascale+" (DSP48E2, UltraRAM) or "7series" (DSP48E1)."""
+        return "ultrascale+" if "ultrascale" in self.family else "7series"
+
+    @property
     def has_processing_system(self) -> bool:
         return self.shell != "none"
 

@@ -163,9 +163,17 @@ def inspect(model: str) -> None:
     show_default=True,
     help="hls: Vitis HLS C++ and its C-simulation; rtl: SystemVerilog and its Verilator simulation (rtl/README.md).",
 )
+@click.option(
+    "--weight-memory",
+    type=click.Choice(["auto", "bram", "uram"]),
+    default="auto",
+    show_default=True,
+    help="UltraScale+ boards: weights in UltraRAM, written by the host at run time (auto: only where block RAM "
+    "would pass 85%).",
+)
 @_user_errors
 def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth,
-          backend) -> None:  # fmt: skip
+          backend, weight_memory) -> None:  # fmt: skip
     """Generate the HLS project (or Verilog) for MODEL, compile its simulation, estimate it and write
     report.json/.html."""
     from fpgaq.pipeline import build as run_build
@@ -184,6 +192,7 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         target_fps=target_fps,
         fifo_depth=fifo_depth,
         backend=backend,
+        weight_memory=weight_memory,
     )
     board = report["board"]
     title = terminal(f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)")

@@ -13,6 +13,7 @@ evaluated in float64 and rounded to float32.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -110,6 +111,24 @@ def pack_words(codes, order, pack: int, bits: int, word: int) -> np.ndarray:
     return words.view(np.uint8).reshape(n, -1, 8)[:, :, : word // 8].reshape(n, -1)
 
 
+def row_bytes(lanes: int, bits: int) -> int:
+    """Bytes of one row of runtime-written weights: lanes fields of `bits` bits in whole 32-bit words."""
+    return (lanes * bits + 31) // 32 * 4
+
+
+def pack_rows(values, bits: int) -> bytes:
+    """int64 table (rows, lanes) -> the bytes the host writes into a weight memory in UltraRAM (and the
+    C-simulation reads, hls/fpgaq/runtime_weights.h): field j of a row at bit j * bits, each as its two's-
+    complement low `bits`, rows of row_bytes(lanes, bits) bytes, little-endian."""
+    values = np.asarray(values, dtype=np.int64)
+    rows, lanes = values.shape
+    fields = (values.astype(np.uint64) & np.uint64((1 << bits) - 1)).reshape(rows, lanes, 1)
+    bit_planes = ((fields >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8).reshape(rows, -1)
+    padded = np.zeros((rows, row_bytes(lanes, bits) * 8), dtype=np.uint8)
+    padded[:, : lanes * bits] = bit_planes
+    return np.packbits(padded, axis=1, bitorder="little").tobytes()
+
+
 def unpack_words(data, order, pack: int, bits: int, word: int, signed: bool) -> np.ndarray:
     """The inverse of pack_words: bytes (N, bytes) -> int64 codes (N, elements in model layout)."""
     data = np.asarray(data, dtype=np.uint8)
@@ -191,6 +210,17 @@ def check_host(host) -> None:
             fail(f"output.chain[{n}].kind", "'affine' or 'clamp'")
         for key in keys:
             array(step, key, f"output.chain[{n}]", numbers=False)
+    for n, table in enumerate(
+        need(host, "weights", list, "host") if "weights" in host else []
+    ):  # tables the host writes into UltraRAM
+        where = f"weights[{n}]"
+        name = need(table, "name", str, where)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", name):
+            fail(f"{where}.name", "an identifier (it names a file in deploy/weights)")
+        rows, lanes, bits = (need(table, key, int, where) for key in ("rows", "lanes", "bits"))
+        need(table, "signed", bool, where)
+        if not (rows > 0 and lanes > 0 and 1 <= bits <= 62):
+            fail(where, "positive rows and lanes and bits from 1 to 62")
     axis = host.get("axis")
     if axis is None:
         return
@@ -233,6 +263,7 @@ class Host:
         self._quant = None if q is None else (_array(q["scale"]), _array(q["zero_point"]), q["kind"])
         self._steps = chain_steps(o["chain"])
         self.axis = host.get("axis")
+        self.weights = list(host.get("weights", []))  # written into UltraRAM before the first frame
 
     def quantize(self, x) -> np.ndarray:
         return quantize(x, *self._input)

@@ -34,6 +34,7 @@ from fpgaq.backends import get_backend
 from fpgaq.boards import Board, load_board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import estimate_plan
+from fpgaq.estimate.placement import PlacementError, check_weight_memory, place_weights
 from fpgaq.estimate.search import check_fits, search_folding
 from fpgaq.frontend.reader import load_external_data
 from fpgaq.ir import graph as ir
@@ -128,14 +129,24 @@ class Target:
     clock_ns: float
     backend: str = "hls"
     warnings: tuple = ()
+    weight_memory: str = "auto"  # where weights go on a board with UltraRAM (fpgaq.estimate.placement)
 
     @staticmethod
-    def of(board: str, clock_ns: float | None = None, backend: str = "hls") -> Target:
-        """A board by name, a clock period (default: the board's) and a backend, each checked."""
+    def of(board: str, clock_ns: float | None = None, backend: str = "hls", weight_memory: str = "auto") -> Target:
+        """A board by name, a clock period (default: the board's), a backend and a weight placement, each
+        checked."""
         get_backend(backend)
         board_info = load_board(board)
         clock, warnings = check_clock(clock_ns, board_info)
-        return Target(board_info, clock, backend, tuple(warnings))
+        check_weight_memory(board_info, weight_memory)  # before the model is read
+        if backend != "hls":  # the RTL library's weights are ROMs; only the HLS top writes UltraRAM at run time
+            if weight_memory == "uram":
+                raise PlacementError(f"--weight-memory uram needs --backend hls, not {backend}")
+            weight_memory = "bram"
+        return Target(board_info, clock, backend, tuple(warnings), weight_memory)
+
+    def warn(self, *messages: str) -> Target:
+        return dataclasses.replace(self, warnings=self.warnings + tuple(messages))
 
 
 # ---- the stages ----------------------------------------------------------------------------------------------
@@ -153,13 +164,16 @@ def fold(graph: ir.Graph, target: Target, folding: dict | None = None, target_fp
         return Folding(resolve_folding(graph, folding))
     with progress.step("searching the folding"):
         fps = None if target_fps == "max" else float(target_fps)
-        result = search_folding(graph, target.board, target.clock_ns, fps, folding)
+        result = search_folding(graph, target.board, target.clock_ns, fps, folding,
+                                weight_memory=target.weight_memory)  # fmt: skip
     return Folding(result.folding, {"target_fps": target_fps, "target_cycles": result.target_cycles})
 
 
-def plan(graph: ir.Graph, folding: Folding) -> Plan:
-    """The kernel plan of the graph at this folding."""
-    return make_plan(graph, folding.layers)
+def plan(graph: ir.Graph, folding: Folding, target: Target | None = None) -> Plan:
+    """The kernel plan of the graph at this folding; with a target, its weights placed for the board
+    (fpgaq.estimate.placement)."""
+    plan_ = make_plan(graph, folding.layers)
+    return plan_ if target is None else place_weights(plan_, target.board, target.weight_memory)
 
 
 def estimate(plan_: Plan, target: Target) -> dict:
@@ -174,11 +188,15 @@ def emit(plan_: Plan, target: Target, model_name: str) -> dict[str, str | bytes]
 
 def host(graph: ir.Graph, plan_: Plan) -> dict:
     """host.json: input quantization, output dequantization and the AXI-Stream packing of both ends."""
-    return {
+    data = {
         "input": input_to_json(graph.input, graph.tensors[graph.input.tensor].shape),
         "output": output_to_json(graph.output),
         "axis": {"input": axis_json(plan_.input), "output": axis_json(plan_.output)},
     }
+    if plan_.runtime_tables:  # weights in UltraRAM: deploy/weights/NAME.bin, written by the host at run time
+        data["weights"] = [{"name": t.name, "rows": t.shape[0], "lanes": t.shape[1], "bits": t.elem.bits,
+                            "signed": t.elem.signed} for t in plan_.runtime_tables]  # fmt: skip
+    return data
 
 
 def stream_table(plan_: Plan, depths: dict[str, int]) -> dict:
@@ -260,11 +278,15 @@ def build(
     target_fps: float | str | None = None,
     backend: str = "hls",
     fifo_depth: int | None = None,
+    weight_memory: str = "auto",
 ) -> Report:
     """Every stage into the folder `out`; returns the report (also written to DIR/report.json).
 
     target_fps: a frame rate to reach with the least resources, or "max" for the fastest folding that fits the
     board (fpgaq.estimate.search); `folding` still overrides single layers. None: the default folding.
+
+    weight_memory: "auto", "bram" or "uram" (fpgaq.estimate.placement): where weights go on a board with
+    UltraRAM; UltraRAM weights are written by the host at run time.
 
     fifo_depth forces every stream FIFO to that depth (experiments); None sizes each with the timed dataflow
     simulation (fpgaq.backends.hls.timed): the smallest depth that keeps full throughput without deadlock.
@@ -275,7 +297,7 @@ def build(
     DIR is replaced only where fpgaq wrote it before (fpgaq.outdir); the model is read before anything there
     changes, so DIR/model.onnx itself can be rebuilt.
     """
-    target = Target.of(board, clock_ns, backend)  # an unknown board or a bad clock before the model is read
+    target = Target.of(board, clock_ns, backend, weight_memory)  # a bad board, clock or mode before reading the model
     model = Path(model)
     graph = load(model)
     return build_graph(graph, target, out, model.name, folding=folding, force=force, check_overflow=check_overflow,
@@ -301,7 +323,7 @@ def build_graph(
         raise FpgaqError(f"--fifo-depth must be an integer from 2 to {MAX_FIFO_DEPTH}, not {fifo_depth!r}")
     check_size(graph)
     folded = fold(graph, target, folding, target_fps)
-    plan_ = plan(graph, folded)
+    plan_ = plan(graph, folded, target)
     return build_plan(graph, folded, plan_, target, out, model_name, force=force, check_overflow=check_overflow,
                       model_file=model_file, fifo_depth=fifo_depth)  # fmt: skip
 
@@ -323,11 +345,12 @@ def build_plan(
     problem = outdir.tool_path_problem(Path(out).resolve())
     if problem:
         message = f"{problem}; fpgaq synth will refuse this folder (C-simulation is not affected)"
-        target = Target(target.board, target.clock_ns, target.backend, target.warnings + (message,))
+        target = target.warn(message)
     lint_warnings = check_plan(plan_)  # a kernel that would miss its II: refused, or warned about and counted
     if lint_warnings:
-        target = Target(target.board, target.clock_ns, target.backend, target.warnings + tuple(lint_warnings))
-    check_fits(graph, estimate(plan_, target), target.board, target.clock_ns)  # exit 2 before any compile
+        target = target.warn(*lint_warnings)
+    # exit 2 before any compile
+    check_fits(graph, estimate(plan_, target), target.board, target.clock_ns, target.weight_memory)
     backend = get_backend(target.backend)
     with outdir.rewrite(out, force) as stage:
         for name, content in emit(plan_, target, model_name).items():
@@ -348,13 +371,13 @@ def build_plan(
             with progress.step("checking the FIFO depths (timed dataflow simulation)"):
                 problem = backend.check_fifos(compiled, plan_, depths, stream_table(plan_, depths))
             if problem:
-                target = Target(target.board, target.clock_ns, target.backend, target.warnings + (problem,))
+                target = target.warn(problem)
         fifos["streams"] = stream_table(plan_, depths)
         plan_ = dataclasses.replace(plan_, depths=depths)
         cost = estimate(plan_, target)  # with the FIFOs at their depths
-        fit = check_fits(graph, cost, target.board, target.clock_ns)
+        fit = check_fits(graph, cost, target.board, target.clock_ns, target.weight_memory)
         if fit:
-            target = Target(target.board, target.clock_ns, target.backend, target.warnings + (fit,))
+            target = target.warn(fit)
         result = report(graph, folding, plan_, target, model_name, cost, check_overflow).replace(fifos=fifos)
         for name, content in emit(plan_, target, model_name).items():  # the top with its FIFO depths
             write_atomic(stage / name, content)

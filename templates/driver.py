@@ -16,6 +16,11 @@ the receive transfer of the same frames completes exactly there. Any batch size 
 works. A batch larger than the DMA's transfer limit (2^c_sg_length_width - 1 bytes, read from the .hwh) is sent
 as several transfers of whole frames, each with its own TLAST. The accelerator has no batch register: its
 AXI4-Lite control register (0x00) is written once, ap_start | auto-restart.
+
+Weights in UltraRAM (UltraScale+ boards; host.json "weights") cannot come with the bitstream: the constructor
+writes them over the same AXI4-Lite bus before it starts the accelerator, from weights/NAME.bin (rows in
+32-bit words, fpgaq_host.pack_rows) to the addresses Vitis HLS gave each array (weights/map.json, which
+`fpgaq synth` reads from the driver header Vitis HLS exports).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import json
 import os
 
 import numpy as np
-from fpgaq_host import Host
+from fpgaq_host import Host, row_bytes
 from pynq import Overlay, allocate
 
 CONTROL = 0x00
@@ -37,6 +42,22 @@ def max_transfer_bytes(dma) -> int:
     parameters = getattr(dma, "description", {}).get("parameters", {})
     bits = int(parameters.get("c_sg_length_width", DEFAULT_LENGTH_BITS))
     return (1 << bits) - 1
+
+
+def weight_words(table: dict, where: dict, data: bytes) -> np.ndarray:
+    """The 32-bit words to write from where["base"] for one table: its rows (row_bytes each, as packed) at the
+    stride Vitis HLS laid the array out with ((high - base + 1) / depth bytes), checked against host.json."""
+    rows, width = table["rows"], table["lanes"] * table["bits"]
+    row = row_bytes(table["lanes"], table["bits"])
+    if where["depth"] != rows or where["width"] != width:
+        raise ValueError(f"{table['name']}: the IP's array is {where['depth']} x {where['width']} bits, host.json "
+                         f"says {rows} x {width}: the bitstream is not from this build")  # fmt: skip
+    stride = (where["high"] - where["base"] + 1) // rows
+    if stride < row or stride % 4 or len(data) != rows * row:
+        raise ValueError(f"{table['name']}: {len(data)} bytes of rows of {row} do not fit a stride of {stride}")
+    image = np.zeros((rows, stride), dtype=np.uint8)
+    image[:, :row] = np.frombuffer(data, dtype=np.uint8).reshape(rows, row)
+    return image.reshape(-1).view("<u4")
 
 
 class FpgaqAccelerator:
@@ -56,7 +77,21 @@ class FpgaqAccelerator:
                 f"one frame ({self.in_frame_bytes} bytes in, {self.out_frame_bytes} out) exceeds the DMA's transfer "
                 f"limit of {limit} bytes: rebuild the block design with a larger c_sg_length_width"
             )
+        self.load_weights(here)
         self.accel.write(CONTROL, START_AUTO_RESTART)  # once: every frame restarts it
+
+    def load_weights(self, here: str) -> None:
+        """Write the UltraRAM weights (none on most builds) before the first frame."""
+        if not self.host.weights:
+            return
+        with open(os.path.join(here, "weights", "map.json")) as f:
+            where = json.load(f)  # written by fpgaq synth from the Vitis HLS driver header
+        for table in self.host.weights:
+            with open(os.path.join(here, "weights", table["name"] + ".bin"), "rb") as f:
+                words = weight_words(table, where[table["name"]], f.read())
+            base = where[table["name"]]["base"]
+            for i, word in enumerate(words.tolist()):
+                self.accel.write(base + 4 * i, word)
 
     def _transfer(self, chunk: np.ndarray) -> np.ndarray:
         """One DMA transfer each way: packed input words of whole frames -> their output words."""

@@ -11,6 +11,10 @@ Sources (each formula says which it follows):
           Converter.lut_estimation) and the RTL sliding-window generator's base of 300 LUTs
           (ConvolutionInputGenerator_rtl.lut_estimation); cycles = (MH/PE)*(MW/SIMD)*vectors (MVAU.get_exp_cycles).
 [UG479]   7 Series DSP48E1 Slice: one multiplier of 25 x 18 signed bits.
+[UG579]   UltraScale Architecture DSP Slice: the DSP48E2's multiplier is 27 x 18 signed bits.
+[UG573]   UltraScale Architecture Memory Resources: the same RAMB18/RAMB36 aspect ratios as 7 series (UG473); an
+          UltraRAM block (UltraScale+) is 4K x 72 bits, cascaded in depth, and cannot be initialized by the
+          bitstream (fpgaq writes weights placed there at run time, fpgaq.estimate.placement).
 [UG473]   7 Series FPGAs Memory Resources: a block RAM has two ports, so a memory that is not partitioned
           serves at most two accesses per cycle; a RAMB18 holds 16K x 1 ... 512 x 36 bits.
 [ours]    Our own rough models where neither FINN nor the papers give one: flip-flops (FINN estimates none),
@@ -31,6 +35,8 @@ from typing import NamedTuple
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS, fifo_storage, storage
 
 LUTRAM_WORDS_PER_LUT = 64  # [FINN-R] c2 = width * ceil(depth / 64): one RAM64X1 per bit and 64 words
+URAM_DEPTH, URAM_WIDTH = 4096, 72  # [UG573] one UltraRAM block
+DSP_TILE = {"7series": (25, 18), "ultrascale+": (27, 18)}  # [UG479], [UG579]: signed multiplier operand bits
 DSP_MIN_OPERAND_BITS = 5  # [ours] a product goes to a DSP48 when both operands have at least 5 bits
 BRAM_PORTS = 2  # [UG473] true dual-port block RAM
 
@@ -42,12 +48,13 @@ class Cost:
     ff: int = 0
     bram18: int = 0
     dsp: int = 0
+    uram: int = 0
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(*(a + b for a, b in zip(self.astuple(), other.astuple())))
 
     def astuple(self) -> tuple:
-        return (self.cycles, self.lut, self.ff, self.bram18, self.dsp)
+        return (self.cycles, self.lut, self.ff, self.bram18, self.dsp, self.uram)
 
     def asdict(self) -> dict:
         return asdict(self)
@@ -70,12 +77,22 @@ def bram18(depth: int, width: int) -> int:
     return math.ceil(depth / 512) * math.ceil(width / 36)
 
 
-def memory(depth: int, width: int) -> Cost:
-    """A depth x width memory: LUTRAM up to LUTRAM_MAX_DEPTH words, else block RAM [FINN-R; FINN applies this
-    rule to weights only in its internal_embedded mode - its default, internal_decoupled, costs them as BRAM]."""
+def uram(depth: int, width: int) -> int:
+    """UltraRAM blocks of a depth x width memory: 72-bit columns of 4K-word blocks [UG573]."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return math.ceil(depth / URAM_DEPTH) * math.ceil(width / URAM_WIDTH)
+
+
+def memory(depth: int, width: int, kind: str | None = None) -> Cost:
+    """A depth x width memory bound to `kind` ("lutram", "bram", "uram"); None: LUTRAM up to LUTRAM_MAX_DEPTH
+    words, else block RAM [FINN-R; FINN applies this rule to weights only in its internal_embedded mode - its
+    default, internal_decoupled, costs them as BRAM]."""
     if depth <= 0 or width <= 0:
         return Cost()
-    if storage(depth) == "lutram":
+    if kind == "uram":
+        return Cost(uram=uram(depth, width))
+    if (kind or storage(depth)) == "lutram":
         return Cost(lut=width * math.ceil(depth / LUTRAM_WORDS_PER_LUT))
     return Cost(bram18=bram18(depth, width))
 
@@ -90,9 +107,11 @@ def uses_dsp(weight_bits: int, input_bits: int) -> bool:
     return min(weight_bits, input_bits) >= DSP_MIN_OPERAND_BITS
 
 
-def dsp48_tiles(a_bits: int, b_bits: int) -> int:
-    """DSP48E1s of one a x b multiplier: 25 x 18 signed tiles [UG479]."""
-    return math.ceil(max(a_bits, b_bits) / 25) * math.ceil(min(a_bits, b_bits) / 18)
+def dsp48_tiles(a_bits: int, b_bits: int, device: str = "7series") -> int:
+    """DSP slices of one a x b multiplier: 25 x 18 signed tiles of DSP48E1 on 7 series [UG479], 27 x 18 of
+    DSP48E2 on UltraScale+ [UG579]."""
+    wide, narrow = DSP_TILE[device]
+    return math.ceil(max(a_bits, b_bits) / wide) * math.ceil(min(a_bits, b_bits) / narrow)
 
 
 def comparators(levels: int, bits: int) -> int:
@@ -126,6 +145,7 @@ def mvu(
     levels: int = 0,
     threshold_bits: int = 0,
     depthwise: bool = False,
+    weight_memory: str | None = None,
 ) -> Cost:
     """Matrix-vector unit (hls/fpgaq/mvu.h) with k inputs and oc outputs per group and an optional fused
     threshold of `levels` levels; weights stored at weight_bits.
@@ -134,6 +154,7 @@ def mvu(
     accumulator width of this project in place of FINN's data-type bound; DSPs [FINN-R] P*Q*ceil((W+A)/48)
     when the products are DSP-bound [ours]; BRAM for weights deeper than 128 words [FINN-R]; flip-flops [ours]:
     one pipeline stage of products, the running and the next accumulator, the input word and the output word.
+    weight_memory: where the weights are bound ("uram": UltraRAM blocks [UG573]); None: the depth rule.
     """
     w, a = weight_bits, input_bits
     depth = groups * (oc // pe) * (k // simd)  # weight words (omega)
@@ -147,7 +168,7 @@ def mvu(
         comp_luts = comparators(levels, threshold_bits)
         # the activation runs once per neuron fold: it slows the unit only when that exceeds the k/simd folds
         cycles = vectors * groups * (oc // pe) * max(k // simd, per_output)
-    weights = memory(depth, pe * simd * w)
+    weights = memory(depth, pe * simd * w, weight_memory)
     lut = 300 + 1.1 * pe * (mult_luts + adder_luts + acc_bits + comp_luts) + 1.1 * thresholds.lut + weights.lut
     # input buffer: the K/SIMD words of one group's vector, reused by every neuron fold (one word of SIMD lanes);
     # with one neuron fold (PE = outputs, or a depthwise unit) nothing rereads it and the kernel keeps none
@@ -160,6 +181,7 @@ def mvu(
         ff=ff,
         bram18=weights.bram18 + buffer.bram18 + thresholds.bram18,
         dsp=dsp,
+        uram=weights.uram,
     )
 
 
@@ -176,11 +198,11 @@ def threshold(*, num: int, win: int, rows: int, levels: int, threshold_bits: int
 
 
 def requant(*, rows_per_lane: int, lanes: int, in_bits: int, mult_bits: int, offset_bits: int,
-            product_bits: int) -> Cost:  # fmt: skip
+            product_bits: int, device: str = "7series") -> Cost:  # fmt: skip
     """The exact requantizer of `lanes` parallel units (hls/fpgaq/threshold.h requantized), rows_per_lane rows
-    each: per lane a mult_bits x in_bits multiplier (DSP48E1s tiled 25 x 18 [UG479] when both operands have 5
-    bits or more, else LUTs as [FINN-R]'s LUT multiplier), an adder, a clip comparator pair, and the per-row
-    multiplier and offset in a memory [FINN-R: LUTRAM to 128 words]; the shift is wiring [ours]."""
+    each: per lane a mult_bits x in_bits multiplier (DSP slices tiled by dsp48_tiles for the device when both
+    operands have 5 bits or more, else LUTs as [FINN-R]'s LUT multiplier), an adder, a clip comparator pair, and
+    the per-row multiplier and offset in a memory [FINN-R: LUTRAM to 128 words]; the shift is wiring [ours]."""
     dsp_bound = uses_dsp(mult_bits, in_bits)
     mult_luts = 0 if dsp_bound else (2 * math.ceil((mult_bits + in_bits) / 6) - 1) * (mult_bits + in_bits)
     table = memory(rows_per_lane, mult_bits + offset_bits + 1)
@@ -188,7 +210,7 @@ def requant(*, rows_per_lane: int, lanes: int, in_bits: int, mult_bits: int, off
         lut=lanes * (mult_luts + 2 * product_bits + table.lut),
         ff=lanes * 2 * product_bits,
         bram18=lanes * table.bram18,
-        dsp=lanes * dsp48_tiles(mult_bits, in_bits) if dsp_bound else 0,
+        dsp=lanes * dsp48_tiles(mult_bits, in_bits, device) if dsp_bound else 0,
     )
 
 

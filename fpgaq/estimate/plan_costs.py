@@ -9,7 +9,7 @@ from fpgaq.estimate.costs import kernel_cost, stream_cost
 from fpgaq.estimate.latency import latency as frame_latency
 from fpgaq.plan.kernels import Plan
 
-RESOURCES = ("lut", "ff", "bram18", "dsp")
+RESOURCES = ("lut", "ff", "bram18", "dsp", "uram")
 
 
 def _fraction(used: int, capacity: int) -> float | None:
@@ -21,7 +21,7 @@ def _fraction(used: int, capacity: int) -> float | None:
 
 def estimate_plan(plan: Plan, board: Board, clock_ns: float) -> dict:
     """{"kernels": [...], "layers": {layer: cost}, "totals": {...}} for a plan on a board at a clock."""
-    costs = [kernel_cost(kernel) for kernel in plan.kernels]
+    costs = [kernel_cost(kernel, board.device) for kernel in plan.kernels]
     seen: set[str] = set()
     for i, kernel in enumerate(plan.kernels):  # each FIFO is counted with the kernel that first touches it
         for s in kernel.inputs() + kernel.outputs():

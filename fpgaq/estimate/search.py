@@ -20,6 +20,7 @@ from fpgaq.boards import Board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import models
 from fpgaq.estimate.costs import kernel_cost
+from fpgaq.estimate.placement import MAX_UTILIZATION, place_weights
 from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
 from fpgaq.ir import graph as ir
 from fpgaq.plan import widths
@@ -28,7 +29,7 @@ from fpgaq.plan.kernels import Fork
 from fpgaq.plan.layout import divisors
 from fpgaq.plan.planner import layer_kernels, make_plan, output_kernels, window_kernels
 
-MAX_UTILIZATION = 0.85  # a design above 85% of a resource rarely routes at the board's clock
+__all__ = ["MAX_UTILIZATION", "FoldingSearchError", "SearchResult", "check_fits", "search_folding"]
 
 
 class FoldingSearchError(FpgaqError):
@@ -70,9 +71,10 @@ class _Layers:
     """What the search needs of each dot-product layer: the kernels the planner builds for a candidate folding
     (fpgaq.plan.planner.layer_kernels) and the kernels downstream whose speed depends on it."""
 
-    def __init__(self, graph: ir.Graph, board: Board, max_utilization: float):
+    def __init__(self, graph: ir.Graph, board: Board, max_utilization: float, weight_memory: str = "auto"):
         self.graph = graph
         self.board = board
+        self.weight_memory = weight_memory
         self.limit = {r: getattr(board, r) * max_utilization for r in RESOURCES}
         self.partial: dict = {}
         self.nodes = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
@@ -94,7 +96,7 @@ class _Layers:
         if key not in self._built:
             kernels, out_width = layer_kernels(self.graph, node, {node.name: (pe, simd)}, in_width, self.fused)
             own = [kernel for kernel in kernels if not isinstance(kernel, Fork)]
-            cost = sum((kernel_cost(kernel) for kernel in own), models.Cost())
+            cost = sum((kernel_cost(kernel, self.board.device) for kernel in own), models.Cost())
             self._built[key] = (cost, _slowest(own, node.name), out_width)
         return self._built[key]
 
@@ -190,7 +192,7 @@ def resource_score(used: dict, limit: dict) -> float | None:
 
 def _evaluate(layers: _Layers, folding: dict, overrides: dict | None, clock_ns: float):
     fold = resolve_folding(layers.graph, overrides, base=folding)
-    plan = make_plan(layers.graph, fold)
+    plan = place_weights(make_plan(layers.graph, fold), layers.board, layers.weight_memory)
     return fold, plan, estimate_plan(plan, layers.board, clock_ns)
 
 
@@ -244,7 +246,9 @@ def largest_needs(estimate: dict, board: Board, resources: list[str]) -> str:
     return "; ".join(parts)
 
 
-def check_fits(graph: ir.Graph, estimate: dict, board: Board, clock_ns: float) -> str | None:
+def check_fits(
+    graph: ir.Graph, estimate: dict, board: Board, clock_ns: float, weight_memory: str = "auto"
+) -> str | None:
     """None when the estimate fits the board; a warning when it does not but the slowest folding (PE = SIMD = 1
     everywhere) would; FoldingSearchError when not even that fits, naming each resource, its need against the
     board's capacity and the kernel that needs the most."""
@@ -252,7 +256,7 @@ def check_fits(graph: ir.Graph, estimate: dict, board: Board, clock_ns: float) -
     if not over:
         return None
     slowest = {n.name: (1, 1) for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)}
-    floor = estimate_plan(make_plan(graph, slowest), board, clock_ns)
+    floor = estimate_plan(place_weights(make_plan(graph, slowest), board, weight_memory), board, clock_ns)
     never = [r for r in RESOURCES if floor["totals"][r] > getattr(board, r)]
     if never:
         raise FoldingSearchError(
@@ -270,13 +274,14 @@ def search_folding(
     target_fps: float | None = None,
     overrides: dict | None = None,
     max_utilization: float = MAX_UTILIZATION,
+    weight_memory: str = "auto",
 ) -> SearchResult:
     """The cheapest folding reaching target_fps on the board (None: the fastest folding that fits).
 
     Raises FoldingSearchError naming the resource that runs out, or the kernel that no folding can speed up,
     with the best frame rate that fits.
     """
-    layers = _Layers(graph, board, max_utilization)
+    layers = _Layers(graph, board, max_utilization, weight_memory)
     clock_hz = 1e9 / clock_ns
     best = _fastest_fitting(layers, overrides, clock_ns)
     if best is None:

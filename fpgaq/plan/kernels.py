@@ -51,7 +51,7 @@ class Table:
     kind: TableKind = TableKind.INT
     packed: tuple[int, ...] = ()
     banks: tuple[int, int] | None = None
-    storage: str | None = None  # "lutram" or "bram": bound for synthesis as the estimate costs it; None: the tool's
+    storage: str | None = None  # "lutram", "bram" or "uram" (written at run time): bound as the estimate costs it
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -365,3 +365,9 @@ class Plan:
     @property
     def tables(self) -> tuple[Table, ...]:
         return tuple(t for k in self.kernels for t in k.tables())
+
+    @property
+    def runtime_tables(self) -> tuple[Table, ...]:
+        """The tables in UltraRAM (fpgaq.estimate.placement), which the host writes before the first frame: the
+        order of host.json "weights"."""
+        return tuple(t for t in self.tables if t.storage == "uram")

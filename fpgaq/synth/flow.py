@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from fpgaq import __version__, outdir, progress
@@ -77,6 +78,41 @@ def _driver_files(build_dir: Path, board) -> list[str]:
     return [Path(path).name for path in DRIVER]
 
 
+WEIGHT_MAP = "deploy/weights/map.json"  # where the PYNQ driver writes each UltraRAM table (fpgaq.estimate.placement)
+_ADDR = re.compile(r"#define\s+X\w*_ADDR_(\w+?)_(BASE|HIGH|WIDTH|DEPTH)\s+(0x[0-9a-fA-F]+|\d+)")
+
+
+def weight_map(header: str, names: list[str]) -> dict:
+    """{table: {"base", "high", "width", "depth"}} of the runtime-written tables, from the driver header Vitis HLS
+    exports for the synthesis top (#define X<TOP>_<BUNDLE>_ADDR_<ARRAY>_BASE ...); SynthError naming a table the
+    header does not place."""
+    found: dict = {}
+    for array, key, value in _ADDR.findall(header):
+        found.setdefault(array.lower(), {})[key.lower()] = int(value, 0)
+    result = {}
+    for name in names:
+        where = found.get(name.lower(), {})
+        if set(where) != {"base", "high", "width", "depth"}:
+            raise SynthError(f"the Vitis HLS driver header places no AXI4-Lite array {name} (UltraRAM weights)")
+        result[name] = where
+    return result
+
+
+def _write_weight_map(build_dir: Path, solution: Path, folder: outdir.Folder) -> None:
+    """deploy/weights/map.json for a build with UltraRAM weights (host.json "weights"); nothing otherwise."""
+    names = [t["name"] for t in json.loads((build_dir / "host.json").read_bytes()).get("weights", [])]
+    if not names:
+        return
+    headers = sorted((solution / "impl" / "misc" / "drivers").glob(f"{TOP}_*/src/x{TOP}_hw.h"))
+    if not headers:
+        raise SynthError(f"Vitis HLS exported no driver header (impl/misc/drivers/{TOP}_*/src/x{TOP}_hw.h): the "
+                         "addresses of the UltraRAM weights are unknown")  # fmt: skip
+    where = weight_map(headers[-1].read_text(errors="replace"), names)
+    with outdir.updating(build_dir):
+        folder.own(files=[WEIGHT_MAP])
+    write_atomic(build_dir / WEIGHT_MAP, json.dumps(where, indent=1, sort_keys=True) + "\n")
+
+
 def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
     """Vitis HLS (and Vivado): the synthesis and deploy fields of the report."""
     hls_tool, hls = require_one(tuple(HLS_TOOLS), "HLS synthesis")
@@ -109,6 +145,7 @@ def _vitis(build_dir: Path, report, board, bitstream: bool, jobs: int) -> dict:
     if not (ip / "component.xml").is_file():
         raise SynthError(f"{hls_tool} exported no IP ({ip / 'component.xml'} is missing); see {hls_log}")
     synthesis["ip"] = str(ip.relative_to(build_dir))
+    _write_weight_map(build_dir, solution, folder)
     if bitstream:
         with outdir.updating(build_dir):
             folder.own(files=bitstream_files)

@@ -40,7 +40,7 @@ def test_totals_are_sums_and_fps_follows_the_slowest_kernel(exported, name):
     assert [k["bottleneck"] for k in kernels] == [k["cycles"] == ii for k in kernels]
     assert ii <= totals["latency_cycles"] <= sum(k["cycles"] for k in kernels)
     board = load_board("pynq-z2")
-    assert totals["capacity"] == {"lut": board.lut, "ff": board.ff, "bram18": board.bram18, "dsp": board.dsp}
+    assert totals["capacity"] == {r: getattr(board, r) for r in ("lut", "ff", "bram18", "dsp", "uram")}
     assert totals["utilization"]["lut"] == pytest.approx(totals["lut"] / board.lut)
 
 

@@ -141,7 +141,7 @@ def test_report_json(built):
     totals = on_disk["totals"]
     for key in ("lut", "ff", "bram18", "dsp", "fps", "latency_cycles", "cycles_per_frame"):
         assert totals[key] > 0 or key in ("bram18", "dsp"), key
-    assert totals["capacity"] == {"lut": 53200, "ff": 106400, "bram18": 280, "dsp": 220}
+    assert totals["capacity"] == {"lut": 53200, "ff": 106400, "bram18": 280, "dsp": 220, "uram": 0}
     assert totals["fps"] == pytest.approx(100e6 / totals["cycles_per_frame"])
     dots = [r for r in on_disk["layers"] if r["op"] in ("Conv", "Dense")]
     assert all({"cycles", "lut", "ff", "bram18", "dsp"} <= set(r["estimate"]) for r in dots)

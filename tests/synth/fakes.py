@@ -14,6 +14,7 @@ that Vivado's implementation run reports.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -206,6 +207,27 @@ class VitisHls(RecordedTool):
         ip.mkdir(parents=True, exist_ok=True)
         vlnv = f"{options['-vendor']}:{options['-library']}:{self.top}:{options['-version']}"
         (ip / "component.xml").write_text(f"<spirit:component><spirit:name>{vlnv}</spirit:name></spirit:component>\n")
+        self._driver_header(Path(self.project) / "solution1" / "impl" / "misc" / "drivers")
+
+    def _driver_header(self, drivers: Path) -> None:
+        """The driver header Vitis HLS exports: the AXI4-Lite address of every array on the control bundle (the
+        UltraRAM weights), each element padded to a power of two of 32-bit words, regions at 4 KiB multiples."""
+        sources = {source.name: source for source, _, tb in self.files if not tb}
+        top_h, config_h = (sources["top.cpp"].parent / name for name in ("top.h", "config.h"))
+        params = re.search(r"#define FPGAQ_URAM_PARAMS(.*)", top_h.read_text()).group(1)
+        lines, base = [], 0x1000
+        for ctype, name, rows, lanes in re.findall(r"const (\w+) (\w+)\[(\d+)\]\[(\d+)\]", params):
+            bits = int(re.search(rf"FPGAQ_STORE\(ap_u?int<(\d+)>, [\w ]+\) {ctype};", config_h.read_text()).group(1))
+            width, depth = int(lanes) * bits, int(rows)
+            stride = 4 * (1 << (math.ceil(width / 32) - 1).bit_length())
+            high = base + stride * depth - 1
+            macro = f"X{self.top.upper()}_CONTROL_ADDR_{name.upper()}"
+            lines += [f"#define {macro}_BASE 0x{base:x}", f"#define {macro}_HIGH 0x{high:x}",
+                      f"#define {macro}_WIDTH {width}", f"#define {macro}_DEPTH {depth}"]  # fmt: skip
+            base = -(-(high + 1) // 0x1000) * 0x1000
+        src = drivers / f"{self.top}_v1_0" / "src"
+        src.mkdir(parents=True, exist_ok=True)
+        (src / f"x{self.top}_hw.h").write_text("// fake Vitis HLS driver header\n" + "\n".join(lines) + "\n")
 
     def exit(self, *words):
         pass

@@ -11,6 +11,7 @@ from fpgaq.backends.hls.emit import DRIVER, deploy_scripts, render
 from fpgaq.backends.hls.lint import check_sources
 from fpgaq.backends.hls.timed import TimedSim, check_depths, load, size_fifos
 from fpgaq.boards import Board
+from fpgaq.host import pack_rows
 from fpgaq.outdir import write_atomic
 from fpgaq.plan.kernels import Plan
 from fpgaq.resources import data_dir
@@ -30,6 +31,8 @@ class HlsBackend:
         check_sources(files)  # the kernel library and the generated sources: no divider in a pipelined loop
         axis = {"input": {"word": plan.input.word}, "output": {"word": plan.output.word}}
         files.update(deploy_scripts(board, clock_ns, axis, model_name))
+        for t in plan.runtime_tables:  # what the host writes into UltraRAM (and the C-simulation reads)
+            files[f"deploy/weights/{t.name}.bin"] = pack_rows(t.values, t.elem.bits)
         return files
 
     def compile(self, folder: Path, check_overflow: bool) -> dict:
@@ -64,4 +67,5 @@ class HlsBackend:
         def frame_bytes(b):
             return b.num // b.pack * b.word // 8
 
-        return TimedSim(load(library), frame_bytes(plan.input), frame_bytes(plan.output))
+        weights = tuple(pack_rows(t.values, t.elem.bits) for t in plan.runtime_tables)
+        return TimedSim(load(library), frame_bytes(plan.input), frame_bytes(plan.output), weights)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fpgaq import outdir
-from fpgaq.backends.hls.timed import TimedSim
+from fpgaq.backends.hls.timed import SimulationError, TimedSim, load_weights
 from fpgaq.errors import FpgaqError
 from fpgaq.host import Host
 
@@ -170,11 +170,28 @@ class CSim:
         self._overflow.restype = ctypes.c_longlong
         self.instrumented = bool(self._lib.fpgaq_instrumented())
         self._check_layout(host_file)
+        self._weights = tuple(self._read_weights(build_dir, t["name"]) for t in self.host.weights)
         try:
             kernels = json.loads((build_dir / "report.json").read_bytes()).get("kernels", [])
         except (OSError, ValueError, RecursionError, AttributeError):
             kernels = []
         self.kernels = [str(k) for k in kernels] if isinstance(kernels, list) else []
+
+    @staticmethod
+    def _read_weights(build_dir: Path, name: str) -> bytes:
+        path = build_dir / "deploy" / "weights" / f"{name}.bin"  # a checked identifier (fpgaq.host.check_host)
+        try:
+            return path.read_bytes()
+        except OSError:
+            raise CSimError(
+                f"{str(path)!r} is missing: the UltraRAM weights of this build; rebuild the folder"
+            ) from None
+
+    def _fill(self) -> None:
+        try:
+            load_weights(self._lib, self._weights)
+        except SimulationError as exc:
+            raise CSimError(str(exc)) from None
 
     def _check_layout(self, host_file: Path) -> None:
         """host.json must describe the streams the compiled library has (else the bridge would read or write
@@ -204,6 +221,7 @@ class CSim:
         n = codes.shape[0]
         out = np.empty((n,) + self.output_shape, dtype=np.int64)
         pointer = ctypes.POINTER(ctypes.c_longlong)
+        self._fill()
         status = self._run(codes.ctypes.data_as(pointer), out.ctypes.data_as(pointer), n)
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
@@ -219,6 +237,7 @@ class CSim:
             raise CSimError(f"input words must be (N, {in_bytes}) bytes, not {data.shape}")
         out = np.zeros((data.shape[0], out_bytes), dtype=np.uint8)
         pointer = ctypes.POINTER(ctypes.c_ubyte)
+        self._fill()
         status = self._run_words(data.ctypes.data_as(pointer), out.ctypes.data_as(pointer), data.shape[0])
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
@@ -245,7 +264,7 @@ class CSim:
 
     def timed(self) -> TimedSim:
         """The timed dataflow simulation of the same library (fpgaq.backends.hls.timed)."""
-        return TimedSim(self._lib, self.host.frame_bytes("input"), self.host.frame_bytes("output"))
+        return TimedSim(self._lib, self.host.frame_bytes("input"), self.host.frame_bytes("output"), self._weights)
 
     def input_codes(self, x: np.ndarray) -> np.ndarray:
         """The int64 input codes of float input x (checked: dtype, shape, at least one sample)."""

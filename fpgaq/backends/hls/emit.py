@@ -115,10 +115,19 @@ def _typedefs(plan: Plan) -> list[str]:
     ]
 
 
+def _uram(t: Table) -> dict:
+    rows, lanes = t.shape
+    return {"name": t.name, "type": table_type(t), "dims": f"[{rows}][{lanes}]", "bits": t.elem.bits,
+            "signed": "true" if t.elem.signed else "false"}  # fmt: skip
+
+
 def _declarations(plan: Plan) -> list[dict]:
-    """params.h: every table, defined in the top function with its memory layout pragmas right after it."""
+    """params.h: every table, defined in the top function with its memory layout pragmas right after it (but
+    those in UltraRAM: arguments of the top, FPGAQ_URAM_PARAMS in top.h)."""
     out = []
     for t in plan.tables:
+        if t.storage == "uram":
+            continue
         dims = "".join(f"[{n}]" for n in t.shape)
         decl = f"static const {table_type(t)} {t.name}{dims} = {cinit(t.values)};"
         out.append({"decl": decl, "pragmas": table_pragmas(t)})
@@ -323,6 +332,7 @@ def render(plan: Plan, board: Board, clock_ns: float, model_name: str) -> dict[s
         ],
         "typedefs": _typedefs(plan),
         "declarations": _declarations(plan),
+        "uram": [_uram(t) for t in plan.runtime_tables],
         "input": _boundary(plan.input),
         "output": _boundary(plan.output),
         "board": board,

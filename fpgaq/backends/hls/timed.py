@@ -77,10 +77,26 @@ class Run:
         return {f["name"]: f for f in self.report["fifos"]}
 
 
-class TimedSim:
-    """The timed simulation entry points of a compiled C-simulation library (a ctypes.CDLL)."""
+def load_weights(lib: ctypes.CDLL, weights: tuple[bytes, ...]) -> None:
+    """Write the UltraRAM tables (host.json "weights" order, the bytes of fpgaq.host.pack_rows) into a compiled
+    library, as the host writes them over AXI4-Lite. Done before every run: libraries of identical sources are one
+    loaded library, which builds that differ only in these weights share."""
+    if not weights:
+        return
+    fill = lib.fpgaq_load_weights
+    fill.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_longlong]
+    fill.restype = ctypes.c_int
+    for index, data in enumerate(weights):
+        if fill(index, data, len(data)) != 0:
+            raise SimulationError(f"weight table {index} ({len(data)} bytes) does not match the compiled design; "
+                                  "rebuild the folder")  # fmt: skip
 
-    def __init__(self, lib: ctypes.CDLL, in_bytes: int, out_bytes: int):
+
+class TimedSim:
+    """The timed simulation entry points of a compiled C-simulation library (a ctypes.CDLL); `weights`: its
+    UltraRAM tables' bytes (load_weights)."""
+
+    def __init__(self, lib: ctypes.CDLL, in_bytes: int, out_bytes: int, weights: tuple[bytes, ...] = ()):
         self._simulate = lib.fpgaq_simulate
         self._simulate.argtypes = [ctypes.POINTER(ctypes.c_ubyte), ctypes.POINTER(ctypes.c_ubyte), ctypes.c_int,
                                    ctypes.c_longlong, ctypes.c_char_p]  # fmt: skip
@@ -89,6 +105,7 @@ class TimedSim:
         self._report.argtypes = [ctypes.c_char_p, ctypes.c_longlong]
         self._report.restype = ctypes.c_longlong
         self.in_bytes, self.out_bytes = in_bytes, out_bytes
+        self._lib, self._weights = lib, weights
 
     def run(self, words: np.ndarray, depths: dict[str, int], pace: int = 0) -> Run:
         """Raw input bytes (N, input bytes per frame) through the design with FIFO depths (0: unbounded; streams
@@ -99,6 +116,7 @@ class TimedSim:
         out = np.zeros((len(words), self.out_bytes), dtype=np.uint8)
         spec = "".join(f"{name} {int(depth)}\n" for name, depth in depths.items()).encode()
         pointer = ctypes.POINTER(ctypes.c_ubyte)
+        load_weights(self._lib, self._weights)
         status = self._simulate(words.ctypes.data_as(pointer), out.ctypes.data_as(pointer), len(words), pace, spec)
         if status == 4:
             raise SimulationError("this C-simulation library was built without fpgaq's simulation streams; rebuild")
