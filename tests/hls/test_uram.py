@@ -191,3 +191,22 @@ def test_synth_maps_the_weights_and_the_driver_writes_them_before_the_first_fram
         rows = b"".join(image[r * stride : r * stride + row] for r in range(t["rows"]))
         assert rows == (folder / "deploy" / "weights" / f"{t['name']}.bin").read_bytes()
     assert len(memory) == sum((where[t["name"]]["high"] - where[t["name"]]["base"] + 1) // 4 for t in host["weights"])
+
+
+def test_rows_of_several_words_round_trip_through_the_csim(exported, lowered, tmp_path):
+    """Every weight memory of the MLP at the default folding (PE x SIMD lanes a word: rows of several 32-bit
+    words) forced into UltraRAM: the C-simulation unpacks them to the golden model's results."""
+    from fpgaq.pipeline import Folding, build_plan
+
+    path, _ = exported("mlp_float_bias", False)
+    graph = lowered(path)
+    folding = Folding(resolve_folding(graph, None))
+    plan = make_plan(graph, folding.layers)
+    names = {m.name for m in plan.kernels if isinstance(m, k.Mvu)}
+    plan = placement._moved(plan, names)
+    widths = [t.shape[1] * t.elem.bits for t in plan.runtime_tables]
+    assert len(widths) == len(names) and max(widths) > 64  # rows of three words or more
+    out = tmp_path / "wide"
+    build_plan(graph, folding, plan, Target.of("zcu104"), out, "model.onnx")
+    codes = _codes(graph, 32)
+    np.testing.assert_array_equal(CSim(out).run_codes(codes), execute(graph, codes)[graph.output.tensor])
