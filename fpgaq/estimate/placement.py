@@ -40,8 +40,12 @@ def _bram_weights(plan: k.Plan) -> list[k.Mvu]:
 
 
 def _uram_blocks(m: k.Mvu) -> int:
-    depth, width = m.weights.shape[0], m.weights.shape[1] * m.weights.elem.bits
-    return models.uram(depth, width)
+    return models.uram(*_words(m))
+
+
+def _words(m: k.Mvu) -> tuple[int, int]:
+    """(depth, width in bits) of a matrix-vector unit's weight memory: one word of PE x SIMD weights a fold."""
+    return m.weights.shape[0], m.weights.shape[1] * m.weights.elem.bits
 
 
 def _moved(plan: k.Plan, names: set[str]) -> k.Plan:
@@ -73,19 +77,16 @@ def place_weights(plan: k.Plan, board: Board, mode: str = "auto", limit: float =
         return _moved(plan, {m.name for m in candidates})
     bram = sum(kernel_cost(x, board.device).bram18 for x in plan.kernels)
     bram += sum(stream_cost(st, plan.depth(st.name)).bram18 for st in plan.streams)
+    # (BRAM18 its weights take in block RAM, URAM blocks they would take) per candidate
+    cost = {m.name: (models.memory(*_words(m), "bram").bram18, _uram_blocks(m)) for m in candidates}
     moved, urams = set(), 0
-    for m in sorted(candidates, key=lambda m: (-_saved(m) / _uram_blocks(m), m.name)):
+    for m in sorted(candidates, key=lambda m: (-cost[m.name][0] / cost[m.name][1], m.name)):
         if bram <= board.bram18 * limit:
             break
-        blocks = _uram_blocks(m)
-        if _saved(m) < MIN_SAVING * blocks or urams + blocks > board.uram * limit:
+        saved, blocks = cost[m.name]
+        if saved < MIN_SAVING * blocks or urams + blocks > board.uram * limit:
             continue
         moved.add(m.name)
         urams += blocks
-        bram -= _saved(m)
+        bram -= saved
     return _moved(plan, moved) if moved else plan
-
-
-def _saved(m: k.Mvu) -> int:
-    """BRAM18s a matrix-vector unit's weights take in block RAM."""
-    return models.memory(m.weights.shape[0], m.weights.shape[1] * m.weights.elem.bits, "bram").bram18
