@@ -17,6 +17,7 @@ import numpy as np
 
 from fpgaq import __version__, escape
 from fpgaq.backends.hls.emit import environment
+from fpgaq.backends.rtl.board import board_files
 from fpgaq.boards import Board
 from fpgaq.errors import FpgaqError
 from fpgaq.plan import kernels as k
@@ -211,4 +212,5 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
     library = data_dir("rtl")
     for name in LIBRARY:
         files[f"rtl/lib/{name}"] = (library / name).read_bytes()
+    files.update(board_files(plan, board))  # a board top level where the board has no processing system
     return files
