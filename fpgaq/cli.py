@@ -351,13 +351,15 @@ def quantize(
     type=click.Choice(["vitis", "finn", "yosys"]),
     default="vitis",
     show_default=True,
-    help="vitis: Vitis HLS (and Vivado); finn: finn-plus; yosys: an RTL build's kernels, Yosys counts.",
+    help="vitis: Vitis HLS (and Vivado); finn: finn-plus; yosys: an RTL build's kernels, Yosys counts (ECP5 boards: "
+    "synth_ecp5, nextpnr-ecp5 and ecppack to DIR/deploy/fpgaq.bit).",
 )
 @click.option("--bitstream", is_flag=True, help="Also run Vivado: block design, bitstream and .hwh into DIR/deploy.")
 @click.option("--jobs", type=int, default=None, help="Parallel Vivado implementation jobs (default: CPU count).")
 @_user_errors
 def synth(build_dir, backend, bitstream, jobs) -> None:
     """Synthesize BUILD_DIR with Vitis HLS (and Vivado), FINN, or (an RTL build) Yosys."""
+    from fpgaq.report.tables import ecp5_summary
     from fpgaq.synth import synth as run_synth
 
     report = run_synth(build_dir, backend, bitstream, jobs)
@@ -371,6 +373,10 @@ def synth(build_dir, backend, bitstream, jobs) -> None:
         click.echo("estimate / synthesis: " + ", ".join(f"{k} {v}" for k, v in ratio.items() if v is not None))
         where = terminal(build_dir)
         click.echo(f"IP: {where}/{syn['ip']}; deploy: {where}/deploy ({', '.join(report['deploy']['files'])})")
+    elif syn["tool"] == "yosys-nextpnr":
+        click.echo(ecp5_summary(syn))
+        click.echo(f"bitstream: {terminal(build_dir)}/{syn['bitstream']}; driver: {terminal(build_dir)}/deploy/"
+                   "uart_driver.py (docs/ecp5.md)")  # fmt: skip
     elif syn["tool"] == "yosys":
         top, ratio = syn["top"], syn["ratio_estimate_to_synthesis"]
         click.echo(

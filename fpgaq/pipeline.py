@@ -32,7 +32,7 @@ import onnx
 from fpgaq import __version__, frontend, outdir, progress
 from fpgaq.backends import get_backend
 from fpgaq.boards import Board, load_board
-from fpgaq.errors import FpgaqError
+from fpgaq.errors import BoardError, FpgaqError
 from fpgaq.estimate import estimate_plan
 from fpgaq.estimate.placement import PlacementError, check_weight_memory, place_weights
 from fpgaq.estimate.search import check_fits, search_folding
@@ -137,6 +137,9 @@ class Target:
         checked."""
         get_backend(backend)
         board_info = load_board(board)
+        if backend == "hls" and not board_info.is_xilinx:
+            raise BoardError(f"{board_info.name} has an {board_info.family} part; the HLS backend's flow (Vitis HLS, "
+                             "Vivado) targets Xilinx parts: use --backend rtl")  # fmt: skip
         clock, warnings = check_clock(clock_ns, board_info)
         check_weight_memory(board_info, weight_memory)  # before the model is read
         if backend != "hls":  # the RTL library's weights are ROMs; only the HLS top writes UltraRAM at run time

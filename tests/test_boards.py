@@ -90,3 +90,49 @@ def test_board_folder_override(tmp_path):
     (tmp_path / "broken.yaml").write_text("name: [unclosed")
     with pytest.raises(BoardError, match=r"^broken\.yaml: not valid YAML"):
         load_board("broken", tmp_path)
+
+
+def test_ulx3s_is_an_ecp5_board_with_its_pins():
+    b = load_board("ulx3s")
+    assert (b.family, b.shell, b.part, b.clock_mhz) == ("ecp5", "none", "LFE5U-85F-6BG381C", 25.0)
+    assert (b.lut, b.ff, b.bram18, b.dsp, b.uram) == (83640, 83640, 208, 156, 0)
+    assert b.nextpnr.args == ["--85k", "--package", "CABGA381", "--speed", "6"]
+    io = b.io
+    assert (io.interface, io.baud, io.clk, io.uart_rx, io.uart_tx, io.reset, io.reset_active) == (
+        "uart", 115200, "G2", "M1", "L4", "R1", "high"
+    )  # fmt: skip
+    assert not b.is_xilinx and not b.has_processing_system
+    assert all(x.io is None and x.nextpnr is None and x.is_xilinx for x in all_boards() if x.family != "ecp5")
+
+
+def _ecp5():
+    return yaml.safe_load((data_dir("boards") / "ulx3s.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["io"].update(uart_rx="M1; LOCATE"), r"io\.uart_rx must be a package site such as G2, not 'M1; "),
+        (lambda d: d["io"].update(uart_tx="G2"), r"io pins share a site: G2, M1, G2, R1"),
+        (lambda d: d["io"].update(interface="spi"), r"io\.interface 'spi' is not one of uart"),
+        (lambda d: d["io"].update(baud=True), r"key 'io\.baud' must be int, not True"),
+        (lambda d: d["io"].update(parity="even"), r"unknown key 'io\.parity'; known: interface, baud, io_type"),
+        (lambda d: d["io"].pop("reset"), r"missing key 'io\.reset'"),
+        (lambda d: d["io"].update(reset_active="pressed"), r"io\.reset_active 'pressed' is not one of high, low"),
+        (lambda d: d.pop("io"), r"missing key 'io' \(ECP5 boards\)"),
+        (lambda d: d["nextpnr"].update(device="100k"), r"nextpnr\.device '100k' is not one of 25k, 45k, 85k"),
+        (lambda d: d.update(shell="zynq-ps7"), r"an ECP5 board has no processing system \(shell none\)"),
+    ],
+)  # fmt: skip
+def test_ecp5_keys_are_validated(change, message):
+    data = _ecp5()
+    change(data)
+    with pytest.raises(BoardError, match=rf"^x\.yaml: {message}"):
+        parse_board(data, "x.yaml")
+
+
+def test_ecp5_keys_are_refused_on_other_families():
+    data = _valid()
+    data["io"] = _ecp5()["io"]
+    with pytest.raises(BoardError, match=r"^x\.yaml: key 'io' is for ECP5 boards \(family ecp5\), not zynq-7000$"):
+        parse_board(data, "x.yaml")

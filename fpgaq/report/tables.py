@@ -114,3 +114,15 @@ def boards_table(boards) -> Table:
             f"{b.uram:,}",
         )
     return table
+
+
+ECP5_CELLS = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D")  # the summary's cells, in order
+
+
+def ecp5_summary(syn: dict) -> str:
+    """One line of an ECP5 synthesis section: Fmax per clock against the board clock, the main cells used."""
+    clocks = ", ".join(f"{clock} {f['achieved_mhz']:g} MHz" for clock, f in syn["fmax"].items())
+    used = syn["utilization"]
+    cells = ", ".join(f"{used[c]['used']:,}/{used[c]['available']:,} {c}" for c in ECP5_CELLS if c in used)
+    seconds = ", ".join(f"{tool} {s:g} s" for tool, s in syn["seconds"].items())
+    return f"nextpnr-ecp5 on {syn['device']}: Fmax {clocks} (board clock {syn['clock_mhz']:g} MHz); {cells}; {seconds}"

@@ -219,9 +219,13 @@ def synth(build_dir: str | os.PathLike, backend: str = "vitis", bitstream: bool 
     with outdir.locked(build_dir, exclusive=False):  # no rebuild while the tools run
         report = read_report(build_dir)
         board = load_board(report["board"]["name"])
+        if backend != "yosys" and not board.is_xilinx:
+            raise SynthError(f"{board.name} has an {board.family} part; --backend {backend} targets Xilinx parts: "
+                             "use --backend yosys (an RTL build: Yosys, nextpnr and the bitstream)")  # fmt: skip
         if backend == "yosys":  # runs in a copy of what it reads: any folder name is fine
-            if bitstream:
-                raise SynthError("--bitstream with --backend yosys needs an ECP5 board (not yet supported)")
+            if bitstream and board.is_xilinx:
+                raise SynthError("--bitstream with --backend yosys needs an ECP5 board (Xilinx boards: --backend "
+                                 "vitis)")  # fmt: skip
             results = yosys_synthesis(build_dir, report, board)
         elif backend == "vitis":
             check_tool_path(build_dir)

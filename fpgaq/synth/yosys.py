@@ -2,7 +2,9 @@
 kernel at a time (each module at its parameters and tables, DIR/rtl/kernels.json), with LUT/FF/CARRY/DSP/BRAM
 counts per kernel and in total beside the estimate (their ratio). Yosys is an open synthesis tool, not Vivado: no
 retiming and its own LUT mapping, so the figures check the estimator's trends and magnitudes, not Vivado's
-exact counts."""
+exact counts.
+
+ECP5 boards (family ecp5) go through the whole open flow instead, to a bitstream: fpgaq.synth.ecp5."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from fpgaq import progress
 from fpgaq.backends.rtl.tools import synth_xilinx
 from fpgaq.estimate import models
+from fpgaq.synth.ecp5 import ecp5_synthesis
 from fpgaq.synth.tools import SynthError
 
 FAMILIES = {  # board family -> synth_xilinx -family
@@ -36,6 +39,8 @@ def yosys_synthesis(build_dir: Path, report, board) -> dict:
     if report.backend != "rtl":
         raise SynthError(f"--backend yosys synthesizes RTL builds; this folder was built for {report.backend!r} "
                          "(fpgaq build --backend rtl)")  # fmt: skip
+    if board.family == "ecp5":
+        return ecp5_synthesis(build_dir, report, board)
     family = FAMILIES.get(board.family)
     if family is None:
         raise SynthError(f"Yosys synth_xilinx has no family for {board.name} ({board.family})")

