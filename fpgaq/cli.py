@@ -389,6 +389,32 @@ def synth(build_dir, backend, bitstream, jobs) -> None:
     click.echo(f"updated {terminal(build_dir)}/report.json and report.html")
 
 
+@main.command(name="run")
+@click.argument("build_dir", type=click.Path(file_okay=False))
+@click.option("--port", required=True, help="The board's serial port (/dev/ttyUSB0, COM3, or a pyserial URL).")
+@click.option("--input", "input_file", required=True, type=click.Path(dir_okay=False),
+              help="X.npy: float32, the model's input layout, batch first.")  # fmt: skip
+@click.option("--output", "output_file", required=True, type=click.Path(dir_okay=False),
+              help="Y.npy: float32 outputs of the board.")  # fmt: skip
+@click.option("--baud", type=click.IntRange(300, 12_000_000), default=None,
+              help="Baud rate (default: the board file's, DIR/deploy/uart.json).")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0.01, 3600), default=2.0, show_default=True,
+              help="Seconds to wait for a frame's output bytes.")  # fmt: skip
+@_user_errors
+def run_board(build_dir, port, input_file, output_file, baud, timeout) -> None:
+    """Run X.npy through the accelerator on an ECP5 board over its UART (an RTL build, fpgaq.bit loaded)."""
+    from fpgaq.backends.rtl.uart import run_on_board
+    from fpgaq.npyfile import read_npy
+    from fpgaq.outdir import refuse_overwrite, write_atomic
+
+    refuse_overwrite(output_file, (input_file,), "--output")
+    y = run_on_board(build_dir, port, read_npy(input_file, "--input"), baud, timeout)
+    buffer = io.BytesIO()
+    np.save(buffer, y)
+    write_atomic(Path(output_file), buffer.getvalue())
+    click.echo(f"{len(y)} samples -> {terminal(output_file)} (float32, shape {tuple(y.shape)}) from {terminal(port)}")
+
+
 @main.command()
 @click.option("--board", default="pynq-z2", show_default=True, help="Board name (see `fpgaq boards`).")
 @click.option("--out", "out_dir", default="fpgaq-demo", show_default=True, type=click.Path(file_okay=False))

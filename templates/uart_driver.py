@@ -51,7 +51,7 @@ class FpgaqUart:
             self.serial = serial.Serial(str(port), baudrate=self.baud, timeout=timeout)
             self.name = str(port)
         else:
-            self.serial, self.name = port, type(port).__name__
+            self.serial, self.name = port, getattr(port, "port", None) or type(port).__name__
         self.in_frame_bytes = self.host.frame_bytes("input")
         self.out_frame_bytes = self.host.frame_bytes("output")
 

@@ -102,6 +102,9 @@ class _Unplugged:
     def read(self, size: int) -> bytes:
         return b""
 
+    def close(self) -> None:
+        pass
+
 
 def test_driver_names_the_missing_bytes(ecp5_build, monkeypatch):
     """A board that answers short (no bitstream loaded, a wrong port or baud rate): TimeoutError naming the frame,
@@ -114,6 +117,43 @@ def test_driver_names_the_missing_bytes(ecp5_build, monkeypatch):
     with pytest.raises(TimeoutError, match=rf"^frame 0: 0 of {want} output bytes from _Unplugged within 0\.5 s \(is "
                                            r"fpgaq\.bit loaded, the port right, 115200 baud\?\)$"):  # fmt: skip
         accel.run(x)
+
+
+def test_fpgaq_run_through_the_verilated_board(ecp5_build, monkeypatch, tmp_path):
+    """`fpgaq run DIR --port P`: the build folder's driver on a serial port (pyserial's serial_for_url replaced by
+    the Verilated board), the output file equal to the golden model; an unplugged port, a port that cannot be
+    opened and a folder without the UART driver exit 2 naming why."""
+    import serial
+
+    out, graph = ecp5_build
+    model = tools.verilate_uart(_board_sources(out), CLKS_PER_BIT)
+    x = np.random.default_rng(4).normal(0.0, 1.5, size=(3, *graph.tensors[graph.input.tensor].shape))
+    np.save(tmp_path / "x.npy", x.astype(np.float32))
+    opened = []
+
+    def simulated(url, baudrate, timeout):
+        opened.append((url, baudrate, timeout))
+        return model.open(out / "rtl")
+
+    monkeypatch.setattr(serial, "serial_for_url", simulated)
+    args = ["run", str(out), "--port", "sim://board", "--input", str(tmp_path / "x.npy"), "--output"]
+    result = CliRunner().invoke(main, [*args, str(tmp_path / "y.npy")])
+    assert result.exit_code == 0, result.output
+    assert opened == [("sim://board", 115200, 2.0)]
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run(graph, x.astype(np.float32)))
+    monkeypatch.setattr(serial, "serial_for_url", lambda url, baudrate, timeout: _Unplugged())
+    result = CliRunner().invoke(main, [*args, str(tmp_path / "y2.npy"), "--timeout", "0.25"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: frame 0: 0 of 8 output bytes from _Unplugged within 0.25 s")
+    monkeypatch.undo()
+    result = CliRunner().invoke(main, ["run", str(out), "--port", "/dev/fpgaq-no-such-port", "--input",
+                                       str(tmp_path / "x.npy"), "--output", str(tmp_path / "y3.npy")])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.startswith("error: cannot open the serial port '/dev/fpgaq-no-such-port': ")
+    result = CliRunner().invoke(main, ["run", str(tmp_path), "--port", "x", "--input", str(tmp_path / "x.npy"),
+                                       "--output", str(tmp_path / "y4.npy")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "has no deploy/uart_driver.py: build it with --backend rtl for an ECP5 board" in result.output
 
 
 def test_hls_and_vivado_flows_refuse_ecp5_boards(exported, ecp5_build, tmp_path):
