@@ -115,6 +115,13 @@ XILINX_CELLS = {  # synth_xilinx cell -> the resource it counts as
 }  # fmt: skip
 
 
+def _verilog_int(value: int) -> str:
+    """A Verilog constant Yosys's chparam decodes: decimal, or 32'hXXXXXXXX for a negative integer parameter."""
+    if not -(1 << 31) <= value < (1 << 31):
+        raise ValueError(f"a Verilog integer parameter is 32 bits, not {value}")
+    return str(value) if value >= 0 else f"32'h{value & 0xFFFFFFFF:08X}"
+
+
 def synth_xilinx(module: str, sources: list[str | Path], parameters: dict[str, int], files: dict[str, str],
                  family: str = "xc7", dsp: bool = True) -> dict[str, int]:  # fmt: skip
     """Yosys synth_xilinx cell counts of `module` at `parameters` ({"lut", "ff", "carry", "dsp", "bram18",
@@ -132,7 +139,8 @@ def synth_xilinx(module: str, sources: list[str | Path], parameters: dict[str, i
             write_atomic(work / _checked(_FILE, name, "a plain file name"), text)
         for name in parameters:
             _checked(_NAME, name, "a Verilog parameter name")
-        sets = " ".join(f"-set {name} {int(value)}" for name, value in sorted(parameters.items()))
+        # chparam decodes no minus sign: a negative value as its 32-bit two's complement (an integer parameter)
+        sets = " ".join(f"-set {name} {_verilog_int(int(value))}" for name, value in sorted(parameters.items()))
         script = [*(f"read_verilog -sv -defer {name}" for name in sources)]
         if sets:
             script.append(f"chparam {sets} {module}")
