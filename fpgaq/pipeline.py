@@ -181,7 +181,7 @@ def plan(graph: ir.Graph, folding: Folding, target: Target | None = None) -> Pla
 
 def estimate(plan_: Plan, target: Target) -> dict:
     """Cycles and resources of every kernel, per layer and in total against the board."""
-    return estimate_plan(plan_, target.board, target.clock_ns)
+    return estimate_plan(plan_, target.board, target.clock_ns, target.backend)
 
 
 def emit(plan_: Plan, target: Target, model_name: str) -> dict[str, str | bytes]:
