@@ -1,6 +1,8 @@
 // Streaming matrix-vector unit with PE (output channels in parallel) and SIMD (inputs in parallel) folding: the
-// RTL twin of hls/fpgaq/mvu.h (dense and grouped layers, no activation or a fused multi-threshold activation),
-// with AXI-Stream handshakes.
+// RTL twin of hls/fpgaq/mvu.h (dense, grouped and depthwise layers; no activation, a fused multi-threshold
+// activation or the fused exact requantizer), with AXI-Stream handshakes.
+// Depthwise (DW = 1, FINN's vector-vector unit): G blocks of PE channels, NF = 1, input words of PE * SIMD
+// elements, element s * PE + p being kernel position s of the block's channel p, used by lane p only.
 //
 // Vectors (any number: the counters wrap) through G groups of an OCG x KG weight matrix. Output channel o = g * OCG + j uses inputs
 // g * KG .. g * KG + KG - 1. One fold per cycle: fold = (g * NF + nf) * SF + sf with NF = OCG / PE, SF = KG / SIMD,
@@ -30,6 +32,7 @@ module fpgaq_mvu #(
     parameter integer PE = 2,
     parameter integer IN_BITS = 4,
     parameter integer IN_SIGNED = 0,
+    parameter integer DW = 0,  // depthwise: lane p reads elements s * PE + p of a word of PE * SIMD
     parameter integer W_BITS = 4,
     parameter integer BIPOLAR = 0,  // weights of one bit: 1 is +1, 0 is -1 (a product is the input or its negation)
     parameter integer B_BITS = 8,
@@ -49,11 +52,12 @@ module fpgaq_mvu #(
     parameter THRESHOLDS = "thresholds.mem",
     parameter NEGATE = "negate.mem",
     parameter MULT = "mult.mem",
-    parameter OFFSET = "offset.mem"
+    parameter OFFSET = "offset.mem",
+    parameter integer IN_W = DW != 0 ? PE * SIMD : SIMD  // elements per input word (derived; not overridden)
 ) (
     input wire clk,
     input wire rst,  // synchronous, active high
-    input wire [SIMD*IN_BITS-1:0] in_data,
+    input wire [IN_W*IN_BITS-1:0] in_data,
     input wire in_valid,
     output wire in_ready,
     output reg [PE*OUT_BITS-1:0] out_data,
@@ -85,7 +89,7 @@ module fpgaq_mvu #(
         if (ACT != 0) $readmemh(NEGATE, nmem, 0, G * NF - 1);
     end
 
-    reg [SIMD*IN_BITS-1:0] inbuf[0:(1<<SB)-1];
+    reg [IN_W*IN_BITS-1:0] inbuf[0:(1<<SB)-1];
     reg [PE*ACC_BITS-1:0] acc;
     reg [SB-1:0] sf;
     reg [NB-1:0] nf;
@@ -98,7 +102,7 @@ module fpgaq_mvu #(
     assign in_ready = first_nf && (!last_sf || slot);
     wire fire = (!first_nf || in_valid) && (!last_sf || slot);
 
-    wire [SIMD*IN_BITS-1:0] x = first_nf ? in_data : inbuf[sf];
+    wire [IN_W*IN_BITS-1:0] x = first_nf ? in_data : inbuf[sf];
     wire [PE*SIMD*W_BITS-1:0] w = wmem[fold];
     wire [PE*B_BITS-1:0] b = bmem[f];
     wire [PE*LEVELS*T_BITS-1:0] t = tmem[f];
@@ -112,14 +116,15 @@ module fpgaq_mvu #(
     reg signed [IN_BITS:0] xs;  // one more bit: an unsigned input as a non-negative signed value
     reg signed [W_BITS-1:0] ws;
     reg signed [ACC_BITS-1:0] base;
-    integer p, s;
+    integer p, s, j;
     always @* begin
         sum = {PE * ACC_BITS{1'b0}};
         for (p = 0; p < PE; p = p + 1) begin
             tile = {TILE_BITS{1'b0}};
             for (s = 0; s < SIMD; s = s + 1) begin
                 ws = w[(p*SIMD+s)*W_BITS+:W_BITS];
-                xs = {IN_SIGNED != 0 && x[s*IN_BITS+IN_BITS-1], x[s*IN_BITS+:IN_BITS]};
+                j = DW != 0 ? s * PE + p : s;  // a depthwise lane reads only its own channel
+                xs = {IN_SIGNED != 0 && x[j*IN_BITS+IN_BITS-1], x[j*IN_BITS+:IN_BITS]};
                 if (BIPOLAR != 0) tile = w[(p*SIMD+s)*W_BITS] ? tile + TILE_BITS'(xs) : tile - TILE_BITS'(xs);
                 else tile = tile + TILE_BITS'(ws) * TILE_BITS'(xs);  // sign-extended, then multiplied
             end

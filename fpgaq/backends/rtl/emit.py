@@ -2,10 +2,11 @@
 sizes and widths, a fpgaq_fifo at each stream's depth between producer and consumer, the AXI-Stream boundary as
 ports), the kernel library in DIR/rtl/lib and one $readmemh file per table (hex, one memory word per line).
 
-The library so far (rtl/README.md): matrix-vector units (dense, grouped, bipolar; no activation, fused thresholds
-or the fused exact requantizer), standalone thresholds and requantizers, sliding windows, sum pooling, width
-converters, reorder buffers, FIFOs and the AXI-Stream boundary. A plan with any other kernel is refused naming it
-(exit 2): the HLS backend builds every plan.
+The library (rtl/README.md) has a module for every kernel of a plan: matrix-vector units (dense, grouped, depthwise,
+bipolar; no activation, fused thresholds or the fused exact requantizer), standalone thresholds and requantizers,
+sliding windows, max and sum pooling (windowed and global), the residual add, concatenation, forks, width
+converters, reorder buffers, FIFOs and the AXI-Stream boundary. A plan with a kernel it lacks is refused naming it
+(exit 2).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ LIBRARY = (
     "fpgaq_activation.sv",
     "fpgaq_swg.sv",
     "fpgaq_sumpool.sv",
+    "fpgaq_maxpool.sv",
+    "fpgaq_add.sv",
+    "fpgaq_concat.sv",
+    "fpgaq_fork.sv",
 )
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -43,8 +48,8 @@ class RtlUnsupported(FpgaqError):
 
 def unsupported(kernel: k.Kernel) -> str | None:
     """Why the RTL library cannot build `kernel`, or None."""
-    if isinstance(kernel, k.Mvu) and kernel.depthwise:
-        return "a depthwise matrix-vector unit"
+    if isinstance(kernel, k.Add) and not all(-(1 << 31) <= m < 1 << 31 for m in (kernel.m0, kernel.m1)):
+        return "an add with a multiplier beyond 32 bits"
     if type(kernel) in EMITTERS or isinstance(kernel, (k.UnpackAxis, k.PackAxis)):
         return None
     return f"a {kernel.kind} kernel"
@@ -55,7 +60,7 @@ def check_plan(plan: Plan) -> None:
         why = unsupported(kernel)
         if why:
             raise RtlUnsupported(
-                f"the RTL library has no {why} yet (kernel {escape.terminal(kernel.name)}); build with --backend hls"
+                f"the RTL library cannot build {why} (kernel {escape.terminal(kernel.name)}); build with --backend hls"
             )
         if not _IDENT.fullmatch(kernel.name):
             raise RtlUnsupported(f"kernel name {escape.terminal(kernel.name)!r} is not a Verilog identifier")
@@ -108,8 +113,8 @@ def _instance(module: str, params: dict, files: dict[str, str] | None = None, st
 
 def _mvu(m: k.Mvu):
     params = dict(G=m.groups, KG=m.k, OCG=m.oc, SIMD=m.simd, PE=m.pe, IN_BITS=m.inp.elem.bits,
-                  IN_SIGNED=int(m.inp.elem.signed), W_BITS=1 if m.bipolar else _bits(m.weights.elem),
-                  BIPOLAR=int(m.bipolar), B_BITS=_bits(m.bias.elem),
+                  IN_SIGNED=int(m.inp.elem.signed), DW=int(m.depthwise),
+                  W_BITS=1 if m.bipolar else _bits(m.weights.elem), BIPOLAR=int(m.bipolar), B_BITS=_bits(m.bias.elem),
                   TILE_BITS=m.inner.bits, ACC_BITS=m.outer.bits, OUT_BITS=m.out.elem.bits)  # fmt: skip
     files = {
         f"{m.name}_w.mem": memory(m.weights.values, params["W_BITS"]),
@@ -146,11 +151,36 @@ def _swg(s: k.SlidingWindow):
     return _instance("fpgaq_swg", params)
 
 
+def _maxpool(p: k.MaxPool):
+    w = p.window
+    params = dict(L=p.inp.width, G=w.c // p.inp.width, GLOBAL=int(w.is_global), PIXELS=w.h * w.w, H=w.h, W=w.w,
+                  KH=w.kh, KW=w.kw, SH=w.sh, SW=w.sw, DH=w.dh, DW=w.dw, PT=w.pt, PL=w.pl, OH=w.oh, OW=w.ow,
+                  IN_BITS=p.inp.elem.bits, IN_SIGNED=int(p.inp.elem.signed), OUT_BITS=p.out.elem.bits)  # fmt: skip
+    files = {f"{p.name}_s.mem": memory(_rows(p.sign) < 0, 1)}  # [group][lane]: 1 where the channel is negated
+    return _instance("fpgaq_maxpool", params, files, {"SIGNS": f"{p.name}_s.mem"})
+
+
 def _sumpool(p: k.SumPool):
     w = p.window
     params = dict(L=p.inp.width, G=w.c // p.inp.width, WINDOW=w.kh * w.kw, PIXELS=w.h * w.w, GLOBAL=int(w.is_global),
                   IN_BITS=p.inp.elem.bits, IN_SIGNED=int(p.inp.elem.signed), OUT_BITS=p.out.elem.bits)  # fmt: skip
     return _instance("fpgaq_sumpool", params)
+
+
+def _add(a: k.Add):
+    params = dict(WIN=a.out.width, A_BITS=a.a.elem.bits, A_SIGNED=int(a.a.elem.signed), B_BITS=a.b.elem.bits,
+                  B_SIGNED=int(a.b.elem.signed), OUT_BITS=a.out.elem.bits, M0=a.m0, M1=a.m1)  # fmt: skip
+    return _instance("fpgaq_add", params)
+
+
+def _concat(c: k.Concat):
+    params = dict(N0=c.n0, N1=c.n1, A_BITS=c.a.elem.bits, A_SIGNED=int(c.a.elem.signed), B_BITS=c.b.elem.bits,
+                  B_SIGNED=int(c.b.elem.signed), OUT_BITS=c.out.elem.bits)  # fmt: skip
+    return _instance("fpgaq_concat", params)
+
+
+def _fork(f: k.Fork):
+    return _instance("fpgaq_fork", {"BITS": f.inp.bits})
 
 
 def _dwc(d: k.WidthConverter):
@@ -166,9 +196,16 @@ EMITTERS = {
     k.Requantize: _lanes,
     k.Reorder: _reorder,
     k.SlidingWindow: _swg,
+    k.MaxPool: _maxpool,
     k.SumPool: _sumpool,
+    k.Add: _add,
+    k.Concat: _concat,
+    k.Fork: _fork,
     k.WidthConverter: _dwc,
 }
+# the ports of a kernel with two inputs or two outputs: (Verilog port prefix, field of the kernel), inputs first
+PORTS = {k.Add: (("a", "a"), ("b", "b"), ("out", "out")), k.Concat: (("a", "a"), ("b", "b"), ("out", "out")),
+         k.Fork: (("in", "inp"), ("out0", "out0"), ("out1", "out1"))}  # fmt: skip
 
 
 def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
@@ -181,11 +218,12 @@ def render(plan: Plan, board: Board, model_name: str) -> dict[str, str | bytes]:
             continue
         inst, tables = EMITTERS[type(kernel)](kernel)
         files.update({f"rtl/{name}": text for name, text in tables.items()})
-        (inp,) = kernel.inputs()
-        (out,) = kernel.outputs()
+        # an input port reads its stream's FIFO (the _r_ side), an output port writes one (_w_)
+        ports = [{"port": port, "net": f"{getattr(kernel, field).name}_{'w' if port.startswith('out') else 'r'}"}
+                 for port, field in PORTS.get(type(kernel), (("in", "inp"), ("out", "out")))]  # fmt: skip
         overrides = [f".{name}({value})" for name, value in inst["params"].items()]
         overrides += [f'.{name}("{value}")' for name, value in inst["strings"].items()]  # file names: [A-Za-z0-9_.]
-        instances.append({**inst, "overrides": overrides, "name": kernel.name, "inp": inp.name, "out": out.name})
+        instances.append({**inst, "overrides": overrides, "name": kernel.name, "ports": ports})
     unpack = next(x for x in plan.kernels if isinstance(x, k.UnpackAxis))
     pack = next(x for x in plan.kernels if isinstance(x, k.PackAxis))
     files["rtl/fpgaq_top.sv"] = (
