@@ -451,5 +451,42 @@ def demo(board, out_dir, accumulator_bits, force) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("spec_file", metavar="SPEC.yaml", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The sweep folder: points.csv, sweep.html and a folder per point; rerun to resume.")  # fmt: skip
+@click.option(
+    "--address",
+    default=None,
+    help="A Ray cluster to run on (auto, HOST:PORT or ray://HOST:PORT); default: Ray on this machine.",
+)
+@click.option("--workers", type=int, default=None, help="Points at once (default: every CPU, local or cluster).")
+@click.option("--retry-failed", is_flag=True, help="Run failed points again (finished ones are always skipped).")
+@_user_errors
+def sweep(spec_file, out_dir, address, workers, retry_failed) -> None:
+    """Quantize, build and C-simulate every point of SPEC.yaml (the cross product of its lists) as Ray tasks;
+    each finished point is written to DIR/points.csv and DIR/sweep.html at once."""
+    from fpgaq.sweep import SweepError, load_spec
+    from fpgaq.sweep.runner import sweep as run_sweep
+
+    if workers is not None and workers < 1:
+        raise SweepError(f"--workers must be at least 1, not {workers}")
+    spec = load_spec(spec_file)
+    total = len(spec.points())
+
+    def event(kind: str, counts: dict, row: dict) -> None:
+        status = f"{counts['done']} done, {counts['running']} running, {counts['failed']} failed of {total}"
+        if kind == "start":
+            click.echo(f"{total} points; {counts['done'] + counts['failed']} already finished in {terminal(out_dir)}")
+            return
+        what = (f"accuracy {row.get('csim_accuracy', row.get('quantized_accuracy', ''))}, {row.get('lut')} LUT"
+                if kind == "done" else terminal(str(row.get("error", "")))[:160])  # fmt: skip
+        click.echo(f"[{status}] {terminal(row['point'])}: {kind} ({what}, {row.get('build_s', '?')} s)")
+
+    rows = run_sweep(spec, out_dir, address=address, workers=workers, retry_failed=retry_failed, on_event=event)
+    failed = sum(r.get("status") != "ok" for r in rows)
+    click.echo(f"{len(rows) - failed} points ok, {failed} failed; wrote {terminal(out_dir)}/points.csv and sweep.html")
+
+
 if __name__ == "__main__":
     main(prog_name="fpgaq")

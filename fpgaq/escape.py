@@ -7,6 +7,7 @@ reaches generated text except through one of these functions:
     comment(s)    the body of a one-line comment in any generated file (C++, Tcl, YAML, Python, Verilog)
     tcl(s)        one Tcl word whose value is exactly s (no substitution, no word or command break)
     yaml(s)       a YAML scalar whose value is exactly s (a double-quoted flow scalar)
+    csv(s)        a spreadsheet cell shown as text, never run as a formula (quoting is the csv module's)
 
 HTML goes through Jinja's autoescape (fpgaq.report.html); generated C++ and Verilog identifiers are made by
 fpgaq from [A-Za-z0-9_] and never come from a model.
@@ -91,3 +92,14 @@ def yaml(text) -> str:
             out.append(f"\\U{n:08x}")
     out.append('"')
     return "".join(out)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv(text) -> str:
+    """A CSV cell that a spreadsheet shows as the text it is: a leading =, +, -, @ or whitespace control would
+    start a formula (CSV injection), so such a cell gets a leading apostrophe, the spreadsheets' text marker; the
+    csv module quotes separators and quotes. Numbers are written as numbers and never pass through here."""
+    text = str(text)
+    return "'" + text if text.startswith(_FORMULA) else text
