@@ -129,3 +129,22 @@ def test_terminal_names_the_escaped_characters():
     assert escape.terminal("a\x1b[2Jb") == "a\\x1b[2Jb"
     assert escape.terminal("\u202eevil") == "\\u202eevil"
     assert escape.terminal("x\ny") == "x\\x0ay"
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@A1", "\t=1", "\r=1"])
+def test_csv_cell_never_starts_a_formula(text):
+    cell = escape.csv(text)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "\n"))
+    assert cell == text or cell == "'" + text  # the text itself, at most marked as text
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(), min_size=1, max_size=4))
+def test_csv_row_round_trips_through_the_csv_module(cells):
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([escape.csv(c) for c in cells])
+    (row,) = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))
+    assert row == [escape.csv(c) for c in cells]  # separators, quotes and newlines stay inside their cell
