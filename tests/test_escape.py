@@ -145,6 +145,6 @@ def test_csv_row_round_trips_through_the_csv_module(cells):
     import io
 
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([escape.csv(c) for c in cells])
+    csv.writer(buffer).writerow([escape.csv(c) for c in cells])
     (row,) = list(csv.reader(io.StringIO(buffer.getvalue(), newline="")))
     assert row == [escape.csv(c) for c in cells]  # separators, quotes and newlines stay inside their cell

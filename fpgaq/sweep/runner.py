@@ -69,7 +69,7 @@ def _cell(value) -> str | int | float:
 
 def write_csv(out: Path, rows: list[dict]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")  # RFC 4180: CR LF, CR and LF quoted
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(row.get(k, "")) for k in COLUMNS})
