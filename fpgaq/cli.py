@@ -238,17 +238,20 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
     default=None,
     help="LABELS.npy: integer class per sample; the accuracy (argmax) goes into report.json and report.html.",
 )
+@click.option("--jobs", type=int, default=None,
+              help="Threads the batch is split over (default: every core); frames are independent.")  # fmt: skip
 @_user_errors
-def csim(build_dir, input_file, output_file, labels_file) -> None:
+def csim(build_dir, input_file, output_file, labels_file, jobs) -> None:
     """Run the compiled C-simulation of BUILD_DIR on X.npy and write Y.npy."""
     from fpgaq.backends import get_backend
-    from fpgaq.backends.hls.csim import CSimError
+    from fpgaq.backends.hls.csim import CSimError, check_jobs
     from fpgaq.npyfile import read_npy
     from fpgaq.outdir import refuse_overwrite, write_atomic
     from fpgaq.report.files import read_report, record_accuracy
 
     refuse_overwrite(output_file, (input_file, labels_file), "--output")
-    sim = get_backend(read_report(build_dir).backend).simulator(build_dir)
+    check_jobs(jobs)
+    sim = get_backend(read_report(build_dir).backend).simulator(build_dir, jobs)
     x = read_npy(input_file, "--input")
     labels = read_npy(labels_file, "--labels") if labels_file else None
     if labels is not None and (labels.shape != (len(x),) or labels.dtype.kind not in "iu"):

@@ -84,3 +84,35 @@ def test_unreadable_host_json(copy, text):
 def test_unreadable_report_json_does_not_stop_csim(copy):
     (copy / "report.json").write_text("[" * 100_000)
     assert CSim(copy).run(X).shape == (1, 127)
+
+
+@pytest.mark.parametrize("name", ["mlp_float_bias", "cnn"])
+def test_a_batch_split_over_threads_gives_the_same_outputs_in_order(built, name):
+    """Frames are independent: 1, 3 and 7 threads (more threads than some chunks have frames) give the same outputs
+    on every element, in the batch's order, for codes and for raw AXI-Stream words."""
+    _, out, _ = built(name, False)
+    one = CSim(out, jobs=1)
+    x = np.random.default_rng(3).normal(0.0, 1.5, size=(11, *one.input_shape)).astype(np.float32)
+    reference = one.run(x)
+    words = one.host.pack_input(one.input_codes(x))
+    for jobs in (3, 7, 20):
+        sim = CSim(out, jobs=jobs)
+        np.testing.assert_array_equal(sim.run(x), reference)
+        np.testing.assert_array_equal(sim.run_words(words), one.run_words(words))
+    np.testing.assert_array_equal(CSim(out, jobs=3).run(x[5:6]), reference[5:6])
+
+
+@pytest.mark.parametrize("jobs", [0, -2, True])
+def test_jobs_must_be_positive(built, jobs):
+    from click.testing import CliRunner
+
+    from fpgaq.cli import main
+
+    _, out, _ = built("mlp_float_bias", False)
+    with pytest.raises(CSimError, match="--jobs must be a positive number of threads"):
+        CSim(out, jobs=jobs)
+    if jobs is not True:
+        result = CliRunner().invoke(
+            main, ["csim", str(out), "--input", "x.npy", "--output", "y.npy", "--jobs", str(jobs)]
+        )
+        assert result.exit_code == 2 and "--jobs must be a positive number" in result.output

@@ -47,8 +47,8 @@ class HlsBackend:
         """Nothing to add: the C-simulation ignores the FIFO depths (its cache ignores HLS pragmas)."""
         return compiled
 
-    def simulator(self, build_dir: str | os.PathLike) -> CSim:
-        return CSim(build_dir)
+    def simulator(self, build_dir: str | os.PathLike, jobs: int | None = None) -> CSim:
+        return CSim(build_dir, jobs)
 
     def size_fifos(self, compiled: dict, plan: Plan, board: Board | None = None, clock_ns: float | None = None,
                    model_name: str = ""):  # fmt: skip

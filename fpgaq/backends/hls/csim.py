@@ -135,10 +135,25 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
     return {"cached": hit, "warnings": warnings, "command": command, "library": str(cached)}
 
 
-class CSim:
-    """A built project's C-simulation: float32 in, float32 out, through the compiled C++."""
+def check_jobs(jobs: int | None) -> int:
+    """The number of threads a batch is split over: `jobs`, default every core."""
+    if jobs is None:
+        return os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise CSimError(f"--jobs must be a positive number of threads, not {jobs!r}")
+    return jobs
 
-    def __init__(self, build_dir: str | os.PathLike):
+
+class CSim:
+    """A built project's C-simulation: float32 in, float32 out, through the compiled C++.
+
+    Frames are independent (the library keeps no state between calls: every stream and buffer is local to one
+    call, the tables are constant), so a batch is split into `jobs` runs of consecutive frames, one per thread
+    (ctypes releases the GIL), and the results written in place in order. An instrumented build (its overflow log
+    is one global) runs on one thread."""
+
+    def __init__(self, build_dir: str | os.PathLike, jobs: int | None = None):
+        self.jobs = check_jobs(jobs)
         build_dir = Path(build_dir)
         host_file, lib_file = build_dir / "host.json", build_dir / "csim" / LIBRARY
         if not build_dir.is_dir() or not outdir.is_complete(build_dir) or not lib_file.is_file():
@@ -220,9 +235,8 @@ class CSim:
         codes = np.ascontiguousarray(codes, dtype=np.int64)
         n = codes.shape[0]
         out = np.empty((n,) + self.output_shape, dtype=np.int64)
-        pointer = ctypes.POINTER(ctypes.c_longlong)
         self._fill()
-        status = self._run(codes.ctypes.data_as(pointer), out.ctypes.data_as(pointer), n)
+        status = self._split(self._run, codes.reshape(n, -1), out.reshape(n, -1), ctypes.c_longlong)
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
         self._raise_on_overflow()
@@ -236,13 +250,32 @@ class CSim:
         if data.ndim != 2 or data.shape[1] != in_bytes:
             raise CSimError(f"input words must be (N, {in_bytes}) bytes, not {data.shape}")
         out = np.zeros((data.shape[0], out_bytes), dtype=np.uint8)
-        pointer = ctypes.POINTER(ctypes.c_ubyte)
         self._fill()
-        status = self._run_words(data.ctypes.data_as(pointer), out.ctypes.data_as(pointer), data.shape[0])
+        status = self._split(self._run_words, data, out, ctypes.c_ubyte)
         if status != 0:
             raise CSimError(f"the C-simulation reported stream error {status}")
         self._raise_on_overflow()
         return out
+
+    def _split(self, function, data: np.ndarray, out: np.ndarray, ctype) -> int:
+        """function(in, out, frames) over rows of data into rows of out (both C-contiguous, one row a frame), in
+        `jobs` threads of consecutive frames; the first nonzero status, else 0."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pointer = ctypes.POINTER(ctype)
+        n = len(data)
+        jobs = 1 if self.instrumented else min(self.jobs, n)
+        bounds = [n * j // jobs for j in range(jobs + 1)]
+
+        def chunk(j: int) -> int:
+            lo, hi = bounds[j], bounds[j + 1]
+            return function(data[lo:hi].ctypes.data_as(pointer), out[lo:hi].ctypes.data_as(pointer), hi - lo)
+
+        if jobs == 1:
+            return chunk(0)
+        with ThreadPoolExecutor(jobs) as pool:
+            statuses = list(pool.map(chunk, range(jobs)))
+        return next((s for s in statuses if s != 0), 0)
 
     def _raise_on_overflow(self) -> None:
         layer, channel, value = ctypes.c_int(), ctypes.c_int(), ctypes.c_longlong()

@@ -12,7 +12,7 @@ import numpy as np
 
 from fpgaq import outdir
 from fpgaq.backends.hls import HlsBackend
-from fpgaq.backends.hls.csim import LIBRARY, CSimError, compile_library, input_codes
+from fpgaq.backends.hls.csim import LIBRARY, CSimError, check_jobs, compile_library, input_codes
 from fpgaq.backends.rtl.emit import render
 from fpgaq.backends.rtl.tools import StreamModel, verilate_stream
 from fpgaq.boards import Board
@@ -68,14 +68,16 @@ class RtlBackend:
     def check_fifos(self, compiled: dict, plan: Plan, depths: dict[str, int], streams: dict) -> str | None:
         return None
 
-    def simulator(self, build_dir: str | os.PathLike) -> RtlSim:
-        return RtlSim(build_dir)
+    def simulator(self, build_dir: str | os.PathLike, jobs: int | None = None) -> RtlSim:
+        return RtlSim(build_dir, jobs)
 
 
 class RtlSim:
-    """The Verilated design of an RTL build folder, run on whole batches (source and sink never wait)."""
+    """The Verilated design of an RTL build folder, run on whole batches (source and sink never wait); run() splits
+    a batch over `jobs` processes of the Verilated model (consecutive frames each, results in order)."""
 
-    def __init__(self, build_dir: str | os.PathLike):
+    def __init__(self, build_dir: str | os.PathLike, jobs: int | None = None):
+        self.jobs = check_jobs(jobs)
         self.folder = Path(build_dir)
         if not self.folder.is_dir() or not outdir.is_complete(self.folder) or not (self.folder / "rtl").is_dir():
             raise CSimError(f"{str(build_dir)!r} is not an fpgaq RTL build folder (run fpgaq build --backend rtl)")
@@ -93,10 +95,25 @@ class RtlSim:
 
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes, dtype=np.int64)
-        return self.host.unpack_output(self.run_words(self.host.pack_input(codes.reshape(len(codes), -1))))
+        words = self.host.pack_input(codes.reshape(len(codes), -1))
+        jobs = min(self.jobs, len(words))
+        if jobs == 1:
+            return self.host.unpack_output(self.run_words(words))
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = [len(words) * j // jobs for j in range(jobs + 1)]
+        with ThreadPoolExecutor(jobs) as pool:
+            parts = list(pool.map(lambda j: self._run_words(words[bounds[j] : bounds[j + 1]])[0], range(jobs)))
+        self.cycles = None  # several runs: no one cycle count
+        return self.host.unpack_output(np.concatenate(parts))
 
     def run_words(self, data: np.ndarray, offer: int = 100, take: int = 100, seed: int = 1) -> np.ndarray:
-        """Raw AXI-Stream bytes (N, input bytes per frame) -> output bytes (N, output bytes per frame)."""
+        """Raw AXI-Stream bytes (N, input bytes per frame) -> output bytes (N, output bytes per frame); the cycles
+        the run took in self.cycles."""
+        out, self.cycles = self._run_words(data, offer, take, seed)
+        return out
+
+    def _run_words(self, data: np.ndarray, offer: int = 100, take: int = 100, seed: int = 1):
         axis = self.host.axis
         in_bytes, out_bytes = axis["input"]["word"] // 8, axis["output"]["word"] // 8
         data = np.ascontiguousarray(data, dtype=np.uint8)
@@ -104,6 +121,6 @@ class RtlSim:
         words = [int.from_bytes(bytes(w), "little") for w in data.reshape(-1, in_bytes)]
         want = frames * self.host.frame_bytes("output") // out_bytes
         with outdir.locked(self.folder, exclusive=False):
-            out, self.cycles = self.model.run(words, want, self.folder / "rtl", offer, take, seed)
+            out, cycles = self.model.run(words, want, self.folder / "rtl", offer, take, seed)
         flat = b"".join(w.to_bytes(out_bytes, "little") for w in out)
-        return np.frombuffer(flat, dtype=np.uint8).reshape(frames, -1)
+        return np.frombuffer(flat, dtype=np.uint8).reshape(frames, -1), cycles
