@@ -79,7 +79,7 @@ def _measure(settings: dict, params: dict, folder: Path) -> dict:
     }
     arrays = load_data(settings["data"])
     if "x_test" in arrays and "y_test" in arrays:
-        sim = get_backend(settings["backend"]).simulator(out)
+        sim = get_backend(settings["backend"]).simulator(out, jobs=1)  # a point has one CPU
         x = np.asarray(arrays["x_test"], dtype=np.float32).reshape(-1, *sim.input_shape)
         result["csim_accuracy"] = record_accuracy(out, sim.run(x), np.asarray(arrays["y_test"]), source="test split")
     if settings["synth"] == "yosys":
