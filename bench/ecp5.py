@@ -61,7 +61,12 @@ def run(name: str, folding: str, folder: Path) -> dict:
     try:
         report = synth(out, "yosys")
     except FpgaqError as exc:
-        return {**result, "error": str(exc), "synth_s": round(time.monotonic() - start, 1)}
+        result.update(error=str(exc), synth_s=round(time.monotonic() - start, 1))
+        placed = out / "synth" / "ecp5" / "report.json"  # nextpnr's report, kept when timing failed
+        if placed.is_file():
+            used = json.loads(placed.read_text()).get("utilization", {})
+            result["utilization"] = {cell: v for cell, v in used.items() if v["used"]}
+        return result
     syn = report["synthesis"]
     bit = out / syn["bitstream"]
     return {**result, "synth_s": round(time.monotonic() - start, 1), "summary": ecp5_summary(syn),
@@ -84,7 +89,7 @@ def main() -> None:
                 folder.mkdir()
                 r = run(name, folding, folder)
                 results.append(r)
-                what = r.get("summary") or f"no bitstream: {r['error']}"
+                what = r.get("summary") or f"no bitstream: {r['error']}; placed: {r.get('utilization')}"
                 print(f"{name} ({folding} folding): build {r['build_s']} s, synth {r['synth_s']} s; {what}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
