@@ -13,10 +13,67 @@ struct Vec {
     T v[N];
 };
 
+// The integer types of every stream element, accumulator and product: int_t<W> and uint_t<W>. In synthesis (and by
+// default) they are ap_int<W> and ap_uint<W>. A C-simulation compiled with -DFPGAQ_NATIVE computes with Native<W, S>
+// instead: a 64-bit integer wrapped to W bits (two's complement, or masked) whenever a value is stored, as ap_int
+// stores it. Arithmetic on stored values happens in 64 bits, so it is exact wherever every intermediate value fits in
+// 63 bits: the build selects it only when no declared type is wider than NATIVE_MAX_BITS (fpgaq.backends.hls.csim),
+// and tests compare it with the ap_int build bit for bit.
+#if defined(FPGAQ_NATIVE) && !defined(__SYNTHESIS__)
+static const int NATIVE_MAX_BITS = 60;
+
+template <int W, bool S>
+class Native {
+    static_assert(W >= 1 && W <= NATIVE_MAX_BITS, "a native C-simulation type holds at most 60 bits");
+    long long v_;
+    static long long wrap(long long x) {
+        return S ? (long long)((unsigned long long)x << (64 - W)) >> (64 - W)
+                 : (long long)((unsigned long long)x & ((1ULL << W) - 1));
+    }
+
+   public:
+    static const int width = W;
+    Native() : v_(0) {}
+    Native(long long x) : v_(wrap(x)) {}
+    Native(int x) : v_(wrap(x)) {}
+    Native(unsigned x) : v_(wrap((long long)x)) {}
+    Native(long x) : v_(wrap((long long)x)) {}
+    Native(bool x) : v_(x) {}
+    Native(signed char x) : v_(wrap(x)) {}
+    Native(unsigned char x) : v_(wrap(x)) {}
+    Native(short x) : v_(wrap(x)) {}
+    Native(unsigned short x) : v_(wrap(x)) {}
+    template <int W2, bool S2>
+    Native(const Native<W2, S2>& x) : v_(wrap(x.to_int64())) {}
+    template <int W2, bool S2>
+    Native(const ap_int_base<W2, S2>& x) : v_(wrap(S2 ? x.to_int64() : (long long)x.to_uint64())) {}
+    operator long long() const { return v_; }
+    long long to_int64() const { return v_; }
+    Native& operator+=(long long x) {
+        v_ = wrap(v_ + x);
+        return *this;
+    }
+    Native& operator-=(long long x) {
+        v_ = wrap(v_ - x);
+        return *this;
+    }
+};
+
+template <int W>
+using int_t = Native<W, true>;
+template <int W>
+using uint_t = Native<W, false>;
+#else
+template <int W>
+using int_t = ap_int<W>;
+template <int W>
+using uint_t = ap_uint<W>;
+#endif
+
 // The wider type that holds both T and its negation (a threshold compares sign * x).
 template <typename T>
 struct Negatable {
-    typedef ap_int<T::width + 1> type;
+    typedef int_t<T::width + 1> type;
 };
 
 // Overflow instrumentation (fpgaq build --check-overflow): every accumulator is shadowed by an exact 64-bit

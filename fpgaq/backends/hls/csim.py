@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -83,10 +84,25 @@ def _is_hls_pragma(line: bytes) -> bool:
     return line.lstrip().startswith(b"#pragma HLS")
 
 
-def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) -> dict:
-    """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command}."""
+NATIVE_MAX_BITS = 60  # hls/fpgaq/types.h: the widest native C-simulation type
+_DECLARED = re.compile(rb"fpgaq::u?int_t<(\d+)>")
+
+
+def native_eligible(hls_dir: Path) -> bool:
+    """Whether every integer type the generated sources declare, one bit wider (a negation), fits a native
+    C-simulation type: then each intermediate value (a sum or product of two declared values, each held exactly
+    by a declared type) fits in 63 bits and 64-bit arithmetic is exact."""
+    widths = [int(m) for path in hls_dir.glob("*.[ch]*") for m in _DECLARED.findall(path.read_bytes())]
+    return bool(widths) and max(widths) + 1 <= NATIVE_MAX_BITS
+
+
+def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = (), native: bool | None = None) -> dict:
+    """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command, native}.
+    native: compute with native 64-bit integers wrapped to each declared width (FPGAQ_NATIVE) instead of ap_int;
+    None: wherever native_eligible."""
     include = ap_include_dir()
-    flags = list(CXXFLAGS) + [f"-D{d}" for d in defines]
+    native = native_eligible(hls_dir) if native is None else native
+    flags = list(CXXFLAGS) + [f"-D{d}" for d in (*defines, *(("FPGAQ_NATIVE",) if native else ()))]
     command = ["g++", *flags, "-I", SIM_INCLUDE, "-isystem", str(include), "-I", "lib", "-I", "."]
     inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
     headers = sorted(include.rglob("*.h"))
@@ -132,7 +148,7 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = ()) 
             os.replace(tmp_lib, cached)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, target)
-    return {"cached": hit, "warnings": warnings, "command": command, "library": str(cached)}
+    return {"cached": hit, "warnings": warnings, "command": command, "library": str(cached), "native": native}
 
 
 def check_jobs(jobs: int | None) -> int:

@@ -52,8 +52,8 @@ DMA_MM_WIDTHS = (32, 64, 128, 256, 512, 1024)  # c_m_axi_{mm2s,s2mm}_data_width 
 
 
 def ctype(t: IntType) -> str:
-    """ap_int<N> / ap_uint<N>."""
-    return f"ap_{'int' if t.signed else 'uint'}<{t.bits}>"
+    """fpgaq::int_t<N> / fpgaq::uint_t<N>: ap_int<N> / ap_uint<N>, or a native C-simulation's (hls/fpgaq/types.h)."""
+    return f"fpgaq::{'int' if t.signed else 'uint'}_t<{t.bits}>"
 
 
 def c_storage(t: IntType) -> str:
