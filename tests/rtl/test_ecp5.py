@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from fpgaq.backends.hls.emit import environment
 from fpgaq.backends.rtl import tools
 from fpgaq.backends.rtl.backend import sources
 from fpgaq.backends.rtl.board import UART_LIBRARY, BoardIoError, board_files, clks_per_bit
@@ -127,6 +128,31 @@ def test_uart_loopback_of_single_byte_words(tmp_path):
         assert port.read(1) == b""
     finally:
         port.close()
+
+
+def test_real_open_tools_make_a_bitstream_of_the_uart(tmp_path):
+    """The three tools themselves (the MLP's bitstream takes minutes: bench/ecp5.py, docs/ecp5.md), on the UART
+    looped back at the ULX3S's 217 clocks per bit with the board's pins: Yosys's cell counts, nextpnr's report read
+    and judged as for a build (fits, meets 25 MHz), a bitstream of the LFE5U-85F's size."""
+    board = load_board("ulx3s")
+    (tmp_path / "fpgaq_board.sv").write_text(LOOPBACK.replace("CLKS_PER_BIT = 4", "CLKS_PER_BIT = 217"))
+    names = ["fpgaq_board.sv"]
+    for name in (*UART_LIBRARY, "fpgaq_fifo.sv"):
+        (tmp_path / name).write_bytes((data_dir("rtl") / name).read_bytes())
+        names.append(name)
+    (tmp_path / "board.lpf").write_text(environment().get_template("board.lpf.j2").render(version="t", board=board))
+    cells = tools.synth_ecp5(tmp_path, names, "fpgaq_board")
+    assert cells["TRELLIS_FF"] > 50 and cells["LUT4"] > 50
+    tools.nextpnr_ecp5(tmp_path, board.nextpnr.args, "board.lpf", board.clock_mhz)
+    report = json.loads((tmp_path / "report.json").read_text())
+    clocks = ecp5.fmax(report)
+    ecp5.check_timing(clocks, board.clock_mhz)
+    ((clock, f),) = clocks.items()
+    assert clock.startswith("$glbnet$clk") and f["constraint_mhz"] == 25.0 and f["achieved_mhz"] > 25.0
+    assert report["utilization"]["TRELLIS_IO"]["used"] == 4 and report["utilization"]["TRELLIS_FF"]["used"] > 50
+    ecp5.check_fit({c: {"used": v["used"], "available": v["available"]} for c, v in report["utilization"].items()}, "x")
+    tools.ecppack(tmp_path)
+    assert (tmp_path / "fpgaq.bit").stat().st_size > 100_000  # the compressed configuration of an 85k device
 
 
 class _Unplugged:
