@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from fpgaq.estimate import calibration  # noqa: E402
 YOSYS = ("lut", "ff", "carry", "dsp", "bram18", "bram36", "lutram", "srl")
 DATA = ROOT / "bench" / "data" / "rtl_yosys_kernels.json"
 MODELS = ["mlp_float_bias", "mlp_int_bias_per_channel", "mlp_rounding_modes", "token_mlp_pow2", "gap_trunc",
-          "conv1d_bipolar", "cnn", "residual_block"]  # fmt: skip
+          "conv1d_bipolar", "cnn", "residual"]  # fmt: skip
 
 
 _SYNTHESIZED: dict[str, dict] = {}  # Yosys counts by module, parameters and tables
@@ -118,9 +119,26 @@ def _pct(x: float) -> str:
 
 
 def _cells(stats: dict) -> str:
-    """LUT before, LUT after, FF before, FF after: "mean / worst" each."""
-    pairs = [stats[r][when] for r in ("lut", "ff") for when in ("before", "after")]
-    return " | ".join(f"{_pct(mean)} / {_pct(worst)}" for mean, worst in pairs)
+    """LUT before, LUT after, FF before, FF after: "mean / median / worst" each."""
+    triples = [stats[r][when] for r in ("lut", "ff") for when in ("before", "after")]
+    return " | ".join(" / ".join(map(_pct, triple)) for triple in triples)
+
+
+def held_out(rows: list[dict]) -> dict:
+    """The total error when each model's kernels are estimated with factors fitted to the other models only
+    (leave one model out): the calibration's error on a model it has not seen. "before" as errors()."""
+    models = {r["model"] for r in rows}
+    stats = calibration.errors(rows, {})["total"]
+    for r in ("lut", "ff"):
+        errors = []
+        for model in models:
+            factors = calibration.fit([row for row in rows if row["model"] != model])
+            for row in rows:
+                measured = calibration.measured(row["yosys"], r)
+                if row["model"] == model and measured > 0:
+                    errors.append(abs(calibration.apply(row, factors)[r] - measured) / measured)
+        stats[r]["after"] = (sum(errors) / len(errors), statistics.median(errors), max(errors))
+    return stats
 
 
 def section(rows: list[dict], commit: str) -> str:
@@ -140,8 +158,8 @@ def section(rows: list[dict], commit: str) -> str:
         "estimate counts them: logic LUTs, 4 per LUTRAM cell (RAM32M/RAM64M) and 1 per SRL. HLS builds keep the "
         f"uncalibrated formulas. Data: bench/data/rtl_yosys_kernels.json ({len(rows)} kernels).",
         "",
-        "| class | kernels | LUT factor | FF factor | LUT error before: mean / worst | after | FF error before: "
-        "mean / worst | after |",
+        "| class | kernels | LUT factor | FF factor | LUT error before: mean / median / worst | after | FF error "
+        "before: mean / median / worst | after |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, stats in calibration.errors(rows, fitted).items():
@@ -149,22 +167,50 @@ def section(rows: list[dict], commit: str) -> str:
         lines.append(f"| {kind} | {stats['n']} | {factor[0]:.3g} | {factor[1]:.3g} | {_cells(stats)} |")
     lines += [
         "",
-        "Error: |estimate - Yosys| / Yosys per kernel (mean absolute relative error / worst kernel); the total row "
-        "is over all kernels. The same figures per folding:",
+        "Error: |estimate - Yosys| / Yosys per kernel (mean absolute relative error / median / worst kernel); the "
+        "total row is over all kernels; a class with fewer than calibration.MIN_KERNELS distinct kernels keeps "
+        "factor 1. "
+        "The same figures per folding, and (held out) with each model estimated by factors fitted to the other "
+        "models only, the error to expect on a model the fit has not seen (the sums there: all models):",
         "",
-        "| folding | kernels | LUT before | LUT after | FF before | FF after | total LUT estimate / Yosys: before "
-        "| after |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| folding | kernels | LUT before | LUT after | FF before | FF after | sum of LUT, estimate / Yosys: before "
+        "| after | sum of FF: before | after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for folding in ("default", "ones"):
-        part = [r for r in rows if r["folding"] == folding]
-        total = calibration.errors(part, fitted)["total"]
+    for folding in ("default", "ones", "held out"):
+        if folding == "held out":  # each model's kernels with the factors fitted to the other models' only
+            part, total = rows, held_out(rows)
+        else:
+            part = [r for r in rows if r["folding"] == folding]
+            total = calibration.errors(part, fitted)["total"]
         sums = {
-            when: sum(calibration.apply(r, fitted if when == "after" else {})["lut"] for r in part)
-            / sum(calibration.measured(r["yosys"], "lut") for r in part)
+            (r, when): sum(calibration.apply(row, fitted if when == "after" else {})[r] for row in part)
+            / sum(calibration.measured(row["yosys"], r) for row in part)
+            for r in ("lut", "ff")
             for when in ("before", "after")
-        }  # fmt: skip
-        lines.append(f"| {folding} | {total['n']} | {_cells(total)} | {sums['before']:.2f} | {sums['after']:.2f} |")
+        }
+        ratios = " | ".join(f"{sums[key]:.2f}" for key in sums)
+        lines.append(f"| {folding} | {total['n']} | {_cells(total)} | {ratios} |")
+    lines += [
+        "",
+        "Per build, the sums over its kernels and FIFOs (the accelerator without the top level's glue): Yosys, "
+        "then the estimate before / after calibration.",
+        "",
+        "| model | folding | Yosys LUT | estimate LUT before / after | Yosys FF | estimate FF before / after |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for model in models:
+        for folding in ("default", "ones"):
+            part = [r for r in rows if r["model"] == model and r["folding"] == folding]
+            if not part:
+                continue
+            cells = []
+            for r in ("lut", "ff"):
+                measured = sum(calibration.measured(row["yosys"], r) for row in part)
+                before = sum(row["estimate"][r] for row in part)
+                after = sum(calibration.apply(row, fitted)[r] for row in part)
+                cells.append(f"{measured:,} | {before:,} / {after:,}")
+            lines.append(f"| {model} | {folding} | " + " | ".join(cells) + " |")
     lines += ["", calibration.REMAINING, ""]
     return "\n".join(lines)
 
