@@ -2,7 +2,7 @@
 builds, at the default folding and at PE = SIMD = 1, synthesized by Yosys synth_xilinx (7-series), beside the
 estimator's figure for that kernel alone (fpgaq.estimate.costs.kernel_cost; a stream FIFO: stream_cost).
 
-    python bench/rtl_calibration.py --measure   # builds and Yosys runs (~15 min on 2 cores); writes the data file
+    python bench/rtl_calibration.py --measure   # builds and Yosys runs (about an hour on 2 busy cores); writes the data
     python bench/rtl_calibration.py [--out docs/benchmarks.md]   # fits, prints the factors and the errors
 
 The data file (bench/data/rtl_yosys_kernels.json) holds, per kernel: model, folding, name, class

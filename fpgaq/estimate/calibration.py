@@ -24,13 +24,14 @@ FIFO = "fifo"  # the class of a stream FIFO (fpgaq.estimate.costs.stream_cost; r
 
 # class: (LUT factor, FF factor), Yosys / estimate, fitted by bench/rtl_calibration.py
 FACTORS: dict[str, tuple[float, float]] = {
-    "dwc": (2.45, 1.59),
-    "fifo": (1.93, 0.288),
-    "mvu": (0.598, 0.315),
-    "mvu+thresholds": (1.1, 0.505),
+    "dwc": (2.4, 1.58),
+    "fifo": (2.04, 0.31),
+    "maxpool": (3.69, 3.66),
+    "mvu": (0.681, 0.346),
+    "mvu+thresholds": (1.13, 0.547),
     "sumpool": (0.426, 0.648),
-    "swg": (1.69, 3.46),
-    "threshold": (1.25, 0.218),
+    "swg": (1.72, 3.44),
+    "threshold": (1.22, 0.215),
 }
 
 REMAINING = (
