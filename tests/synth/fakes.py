@@ -217,7 +217,8 @@ class VitisHls(RecordedTool):
         params = re.search(r"#define FPGAQ_URAM_PARAMS(.*)", top_h.read_text()).group(1)
         lines, base = [], 0x1000
         for ctype, name, rows, lanes in re.findall(r"const (\w+) (\w+)\[(\d+)\]\[(\d+)\]", params):
-            bits = int(re.search(rf"FPGAQ_STORE\(fpgaq::u?int_t<(\d+)>, [\w ]+\) {ctype};", config_h.read_text()).group(1))
+            declared = rf"FPGAQ_STORE\(fpgaq::u?int_t<(\d+)>, [\w ]+\) {ctype};"
+            bits = int(re.search(declared, config_h.read_text()).group(1))
             width, depth = int(lanes) * bits, int(rows)
             stride = 4 * (1 << (math.ceil(width / 32) - 1).bit_length())
             high = base + stride * depth - 1
