@@ -24,7 +24,7 @@ LAYERS = [
     {"synth", "simulate"},
     {"pipeline"},
     {"quant"},
-    {"demo"},
+    {"demo", "sweep"},
     {"cli"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
