@@ -160,6 +160,19 @@ def check_jobs(jobs: int | None) -> int:
     return jobs
 
 
+def in_parallel(run, frames: int, jobs: int) -> list:
+    """run(lo, hi) over `jobs` runs of consecutive frames [lo, hi) covering 0..frames, one per thread (one run in
+    the calling thread when jobs is 1); their results in frame order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = max(1, min(jobs, frames))
+    bounds = [frames * j // jobs for j in range(jobs + 1)]
+    if jobs == 1:
+        return [run(0, frames)]
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda j: run(bounds[j], bounds[j + 1]), range(jobs)))
+
+
 class CSim:
     """A built project's C-simulation: float32 in, float32 out, through the compiled C++.
 
@@ -276,21 +289,12 @@ class CSim:
     def _split(self, function, data: np.ndarray, out: np.ndarray, ctype) -> int:
         """function(in, out, frames) over rows of data into rows of out (both C-contiguous, one row a frame), in
         `jobs` threads of consecutive frames; the first nonzero status, else 0."""
-        from concurrent.futures import ThreadPoolExecutor
-
         pointer = ctypes.POINTER(ctype)
-        n = len(data)
-        jobs = 1 if self.instrumented else min(self.jobs, n)
-        bounds = [n * j // jobs for j in range(jobs + 1)]
 
-        def chunk(j: int) -> int:
-            lo, hi = bounds[j], bounds[j + 1]
+        def chunk(lo: int, hi: int) -> int:
             return function(data[lo:hi].ctypes.data_as(pointer), out[lo:hi].ctypes.data_as(pointer), hi - lo)
 
-        if jobs == 1:
-            return chunk(0)
-        with ThreadPoolExecutor(jobs) as pool:
-            statuses = list(pool.map(chunk, range(jobs)))
+        statuses = in_parallel(chunk, len(data), 1 if self.instrumented else self.jobs)
         return next((s for s in statuses if s != 0), 0)
 
     def _raise_on_overflow(self) -> None:

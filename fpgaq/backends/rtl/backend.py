@@ -12,7 +12,7 @@ import numpy as np
 
 from fpgaq import outdir
 from fpgaq.backends.hls import HlsBackend
-from fpgaq.backends.hls.csim import LIBRARY, CSimError, check_jobs, compile_library, input_codes
+from fpgaq.backends.hls.csim import LIBRARY, CSimError, check_jobs, compile_library, in_parallel, input_codes
 from fpgaq.backends.rtl.emit import render
 from fpgaq.backends.rtl.tools import StreamModel, verilate_stream
 from fpgaq.boards import Board
@@ -96,14 +96,9 @@ class RtlSim:
     def run_codes(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes, dtype=np.int64)
         words = self.host.pack_input(codes.reshape(len(codes), -1))
-        jobs = min(self.jobs, len(words))
-        if jobs == 1:
+        if min(self.jobs, len(words)) == 1:
             return self.host.unpack_output(self.run_words(words))
-        from concurrent.futures import ThreadPoolExecutor
-
-        bounds = [len(words) * j // jobs for j in range(jobs + 1)]
-        with ThreadPoolExecutor(jobs) as pool:
-            parts = list(pool.map(lambda j: self._run_words(words[bounds[j] : bounds[j + 1]])[0], range(jobs)))
+        parts = in_parallel(lambda lo, hi: self._run_words(words[lo:hi])[0], len(words), self.jobs)
         self.cycles = None  # several runs: no one cycle count
         return self.host.unpack_output(np.concatenate(parts))
 

