@@ -109,14 +109,8 @@ def _tick(value: float) -> str:
 
 def _accuracy(row: dict) -> float | None:
     """C-simulation accuracy (what the hardware computes), else the quantized model's."""
-    return _num(row.get("csim_accuracy")) if _num(row.get("csim_accuracy")) is not None else _num(
-        row.get("quantized_accuracy"))  # fmt: skip
-
-
-def _label(row: dict) -> str:
-    p = row.get("accumulator_bits")
-    return (f"{row['method']} W{row['weight_bits']}A{row['act_bits']} P{'free' if p in (None, '') else p} "
-            f"{row['board']}")  # fmt: skip
+    accuracy = _num(row.get("csim_accuracy"))
+    return accuracy if accuracy is not None else _num(row.get("quantized_accuracy"))
 
 
 def fronts(rows: list[dict]) -> dict[str, list[int]]:
@@ -131,18 +125,22 @@ def render_sweep(spec, rows: list[dict]) -> str:
     ok = [r for r in rows if r.get("status") == "ok"]
     front = fronts(rows)
     by_curve: dict[str, list[tuple[float, float]]] = {}
-    for r in ok:
-        width, accuracy = _num(r.get("widest_accumulator")), _accuracy(r)
-        if width is not None and accuracy is not None:
-            by_curve.setdefault(f"{r['method']} W{r['weight_bits']}A{r['act_bits']}", []).append((width, accuracy))
     by_method: dict[str, list[tuple[float, float]]] = {}
     fps_points: dict[str, list[tuple[float, float]]] = {}
     for r in ok:
-        lut, accuracy, fps = _num(r.get("lut")), _accuracy(r), _num(r.get("fps"))
+        width, lut, fps, accuracy = (
+            _num(r.get("widest_accumulator")),
+            _num(r.get("lut")),
+            _num(r.get("fps")),
+            _accuracy(r),
+        )
+        method = f"{r['method']} W{r['weight_bits']}"
+        if width is not None and accuracy is not None:
+            by_curve.setdefault(f"{method}A{r['act_bits']}", []).append((width, accuracy))
         if lut is not None and accuracy is not None:
-            by_method.setdefault(f"{r['method']} W{r['weight_bits']}", []).append((lut, accuracy))
+            by_method.setdefault(method, []).append((lut, accuracy))
         if lut is not None and fps is not None:
-            fps_points.setdefault(f"{r['method']} W{r['weight_bits']}", []).append((lut, fps))
+            fps_points.setdefault(method, []).append((lut, fps))
     charts = [
         scatter("Accuracy vs accumulator width", "widest accumulator (bits, as built)", "accuracy", by_curve,
                 lines=True),

@@ -50,7 +50,7 @@ def _prepare(spec: Spec, out: Path) -> None:
     write_atomic(marker, json.dumps(settings, indent=1) + "\n")
 
 
-def _finished(spec: Spec, out: Path, point: Point, retry_failed: bool) -> dict | None:
+def _finished(out: Path, point: Point, retry_failed: bool) -> dict | None:
     path = out / "points" / point.ident / "point.json"
     try:
         row = json.loads(path.read_text())
@@ -143,7 +143,7 @@ def sweep(
     points = spec.points()
     rows: dict[str, dict] = {}
     for point in points:
-        row = _finished(spec, out, point, retry_failed)
+        row = _finished(out, point, retry_failed)
         if row is not None:
             rows[point.ident] = row
     todo = [p for p in points if p.ident not in rows]
