@@ -1,37 +1,48 @@
-// fpgaq's timed dataflow simulation: the generated top's kernels, each in its own thread, over FIFOs bounded at
-// the depths the top declares, with time (fpgaq simulate; fpgaq build sizes the FIFOs with it).
+// fpgaq's timed dataflow simulation: the generated top's kernels, each a coroutine with its own stack, over FIFOs
+// bounded at the depths the top declares, with time (fpgaq simulate; fpgaq build sizes the FIFOs with it).
 //
 // Not used by synthesis: only the C-simulation build puts lib/sim first on the include path, so that
 // <hls_stream.h> is fpgaq's stream (hls_stream.h next to this file) instead of the vendor's. In a plain
 // C-simulation the streams are unbounded queues and the kernels run one after another, as Vitis csim runs them.
 //
-// Time is conservative and per kernel (each thread has its own clock, in cycles):
+// Time is conservative and per kernel (each process has its own clock, in cycles):
 // - every pipelined loop iteration costs its II (FPGAQ_CYCLE(n) at the top of each iteration of the library);
 // - every FIFO entry carries the cycle it was written; a reader cannot take it before the next cycle;
 // - a write into a FIFO of depth D waits until the entry D places earlier was read (in the cycle after);
 // - a stall of either kind stops the whole pipeline of the kernel (Vitis's default for blocking accesses).
-// The threads block in wall time exactly when a FIFO is empty or full, so a deadlock is a state in which every
-// live thread is blocked: detected at once (under the one lock every FIFO access takes), reported with the
-// blocked kernels and the full and empty FIFOs, and every thread unwinds. The simulation cannot hang.
+// A process runs until it reads an empty FIFO or writes a full one; it then yields to the scheduler, which resumes
+// another whose FIFO has changed. Each FIFO has one writer and one reader and every access blocks, so the clocks
+// and the data are those of any interleaving (a Kahn network): one OS thread runs the whole design, and switching
+// process costs a few hundred nanoseconds instead of a thread wake-up. A deadlock is a state in which no process
+// can run and some have not finished: found at once, reported with the blocked kernels and the full and empty
+// FIFOs, and every process unwinds. The simulation cannot hang. The state is per OS thread, so simulations of
+// one library may run on several threads at once.
 // Pipeline depths (the latency of one iteration) are not modelled: outputs are stamped with the cycle of the
 // iteration that wrote them, so latencies are low by the sum of the pipeline depths (a few cycles a kernel).
 #ifndef FPGAQ_SIM_H
 #define FPGAQ_SIM_H
 
-#include <condition_variable>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace fpgaq {
 namespace sim {
 
 struct Fifo;
+
+// The stack of a process: reserved, committed page by page as it is touched, with a guard page below it (an
+// overflow faults instead of corrupting its neighbour). As large as a thread's default stack, which the kernels'
+// local buffers were written for.
+const size_t STACK_BYTES = 8u << 20;
 
 // One dataflow process (a kernel, the input source or the output sink).
 struct Proc {
@@ -40,11 +51,14 @@ struct Proc {
     long long busy = 0;       // cycles of loop iterations
     long long stall_in = 0;   // cycles waiting for a FIFO entry (empty)
     long long stall_out = 0;  // cycles waiting for a FIFO slot (full)
-    bool runnable = true;     // false while blocked in wall time
+    bool runnable = true;     // false while blocked
+    bool finished = false;
     const Fifo* waiting = nullptr;
     bool waiting_write = false;
-    bool kernel = true;  // a process of the dataflow region (joined at its end), not the source or the sink
-    std::thread thread;
+    bool kernel = true;  // a process of the dataflow region (run once per frame), not the source or the sink
+    std::function<void()> body;
+    ucontext_t context;
+    char* stack = nullptr;  // mmap'ed: STACK_BYTES and the guard page
 };
 
 struct FifoStats {
@@ -57,16 +71,16 @@ struct Blocked {
     bool write;
 };
 
-// The state of one simulation run; one run at a time per process.
+// The state of one simulation run; one run at a time per OS thread.
 struct State {
-    std::mutex mutex;
     bool timed = false;
     int frames = 1;
-    int alive = 0;
-    int blocked = 0;
     bool deadlock = false;
     std::map<std::string, long long> depths;  // stream name -> depth (0: unbounded)
     std::deque<Proc> procs;                   // stable addresses
+    std::deque<Proc*> ready;                  // runnable processes not running
+    Proc* running = nullptr;                  // the process whose stack is in use (none: the scheduler's)
+    ucontext_t scheduler;                     // where a process that blocks or ends returns to
     std::vector<Fifo*> fifos;                 // every live FIFO (timed runs)
     std::vector<FifoStats> fifo_stats;        // taken when the dataflow region ends
     std::vector<Blocked> blocked_on;          // taken when a deadlock is found
@@ -75,20 +89,15 @@ struct State {
 };
 
 inline State& state() {
-    static State s;
+    static thread_local State s;
     return s;
 }
 
-inline Proc*& current() {
-    static thread_local Proc* proc = nullptr;
-    return proc;
-}
-
-struct Abort {};  // thrown in every thread once a deadlock is found
+struct Abort {};  // thrown in every blocked process once a deadlock is found
 
 // One iteration of a pipelined loop at initiation interval n.
 inline void tick(long long n) {
-    Proc* p = current();
+    Proc* p = state().running;
     if (p) {
         p->clock += n;
         p->busy += n;
@@ -108,12 +117,10 @@ struct Fifo {
     long long freed = 0;  // entries read before the write cycle of the last entry whose occupancy was resolved
     Proc* reader = nullptr;  // blocked on this FIFO, waiting for an entry
     Proc* writer = nullptr;  // blocked on this FIFO, waiting for a slot
-    std::condition_variable cv;
 
     explicit Fifo(const char* n) : name(n ? n : "") {
         State& st = state();
         if (!st.timed) return;
-        std::lock_guard<std::mutex> lock(st.mutex);
         auto it = st.depths.find(name);
         depth = it == st.depths.end() ? 2 : it->second;  // Vitis's default depth
         st.fifos.push_back(this);
@@ -121,7 +128,6 @@ struct Fifo {
     ~Fifo() {
         State& st = state();
         if (!st.timed) return;
-        std::lock_guard<std::mutex> lock(st.mutex);
         for (size_t i = 0; i < st.fifos.size(); i++) {
             if (st.fifos[i] == this) {
                 st.fifos.erase(st.fifos.begin() + i);
@@ -138,22 +144,21 @@ struct Fifo {
         return FifoStats{name, writer_name, reader_name, depth, writes, max_occupancy, present(), full_stalls};
     }
 
-    // Blocks the calling process until another process makes `ready` true (it clears `runnable` for us).
-    void block(std::unique_lock<std::mutex>& lock, Proc* p, bool write);
+    // Suspends the calling process until another one makes its access possible (wake).
+    void block(Proc* p, bool write);
     void wake(Proc*& waiter) {
         if (waiter) {
             waiter->runnable = true;
-            state().blocked--;
+            state().ready.push_back(waiter);
             waiter = nullptr;
-            cv.notify_all();
         }
     }
 
-    // The timed half of a write (the caller holds the lock and then appends the data).
-    void timed_write(std::unique_lock<std::mutex>& lock) {
-        Proc* p = current();
+    // The timed half of a write (the caller then appends the data).
+    void timed_write() {
+        Proc* p = state().running;
         if (writes == 0) writer_name = p->name;
-        while (full()) block(lock, p, true);
+        while (full()) block(p, true);
         if (depth > 0 && writes >= depth) {  // the slot of entry writes - depth frees the cycle after its read
             const long long free_at = read_stamps[writes - depth - read_base] + 1;
             if (p->clock < free_at) {
@@ -167,11 +172,11 @@ struct Fifo {
         wake(reader);
     }
 
-    // The timed half of a read (the caller holds the lock and then takes the data).
-    void timed_read(std::unique_lock<std::mutex>& lock) {
-        Proc* p = current();
+    // The timed half of a read (the caller then takes the data).
+    void timed_read() {
+        Proc* p = state().running;
         if (reads == 0) reader_name = p->name;
-        while (stamps.empty()) block(lock, p, false);
+        while (stamps.empty()) block(p, false);
         const long long written = stamps.front();
         stamps.pop_front();
         if (p->clock < written + 1) {
@@ -197,83 +202,112 @@ inline void deadlock_found(State& st) {
     st.deadlock = true;
     st.blocked_on.clear();
     for (const Proc& p : st.procs) {
-        if (!p.runnable && p.waiting) st.blocked_on.push_back(Blocked{p.name, p.waiting->name, p.waiting_write});
+        if (!p.finished && p.waiting) st.blocked_on.push_back(Blocked{p.name, p.waiting->name, p.waiting_write});
     }
     st.deadlock_fifos.clear();
     for (Fifo* f : st.fifos) {
         if (f->full() || f->present() == 0) st.deadlock_fifos.push_back(f->stats());
-        f->cv.notify_all();
     }
 }
 
-inline void Fifo::block(std::unique_lock<std::mutex>& lock, Proc* p, bool write) {
+inline void Fifo::block(Proc* p, bool write) {
     State& st = state();
     if (st.deadlock) throw Abort();
     p->runnable = false;
     p->waiting = this;
     p->waiting_write = write;
     (write ? writer : reader) = p;
-    st.blocked++;
-    if (st.blocked == st.alive) deadlock_found(st);
-    while (!p->runnable && !st.deadlock) cv.wait(lock);
+    swapcontext(&p->context, &st.scheduler);  // back here once woken, or on a deadlock
     if (st.deadlock) throw Abort();
     p->waiting = nullptr;
 }
 
-// A process has finished (or unwound): one fewer thread that could unblock the others.
-inline void retire(State& st) {
-    std::lock_guard<std::mutex> lock(st.mutex);
-    st.alive--;
-    if (st.alive > 0 && st.blocked == st.alive && !st.deadlock) deadlock_found(st);
+// The first frame of every process: its body (once per frame for a kernel), then back to the scheduler for good.
+inline void entry() {
+    State& st = state();
+    Proc* p = st.running;
+    try {
+        for (int f = 0; f < (p->kernel ? st.frames : 1); f++) p->body();
+    } catch (const Abort&) {
+    }
+    p->finished = true;
+    // returning resumes uc_link, the scheduler
 }
 
-// Starts a process in its own thread: `body` once per frame (kernel) or once (the source and the sink).
-template <typename F>
-void start(const char* name, F body, bool kernel) {
+// Registers a process (it runs once the dataflow region's join() schedules it): `body` once per frame (kernel) or
+// once (the source and the sink).
+inline void start(const char* name, std::function<void()> body, bool kernel) {
     State& st = state();
-    std::lock_guard<std::mutex> lock(st.mutex);
     st.procs.emplace_back();
     Proc* p = &st.procs.back();
     p->name = name;
     p->kernel = kernel;
-    st.alive++;
-    p->thread = std::thread([p, body]() {
-        current() = p;
-        State& s = state();
-        try {
-            for (int f = 0; f < (p->kernel ? s.frames : 1); f++) body();
-        } catch (const Abort&) {
-        }
-        retire(s);
-    });
+    p->body = std::move(body);
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void* mem = mmap(nullptr, STACK_BYTES + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (mem == MAP_FAILED) {
+        std::fprintf(stderr, "fpgaq simulation: no memory for the stack of %s\n", name);
+        std::abort();
+    }
+    mprotect(mem, page, PROT_NONE);  // the guard page
+    p->stack = (char*)mem;
+    getcontext(&p->context);
+    p->context.uc_stack.ss_sp = p->stack + page;
+    p->context.uc_stack.ss_size = STACK_BYTES;
+    p->context.uc_link = &st.scheduler;
+    makecontext(&p->context, entry, 0);
+    st.ready.push_back(p);
 }
 
-// A dataflow process of the generated top: in its own thread (timed), or run now (plain C-simulation).
+// Frees the processes' stacks (every process has finished).
+inline void release_stacks(State& st) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (Proc& p : st.procs) {
+        if (p.stack) munmap(p.stack, STACK_BYTES + page);
+        p.stack = nullptr;
+    }
+}
+
+// Runs processes until none can run: every one has finished, or a deadlock (then every blocked process is resumed
+// once to unwind). Called on the caller's own stack.
+inline void schedule() {
+    State& st = state();
+    for (int pass = 0; pass < 2; pass++) {
+        while (!st.ready.empty()) {
+            Proc* p = st.ready.front();
+            st.ready.pop_front();
+            if (p->finished) continue;
+            st.running = p;
+            swapcontext(&st.scheduler, &p->context);
+            st.running = nullptr;
+        }
+        bool unfinished = false;
+        for (Proc& p : st.procs) unfinished = unfinished || !p.finished;
+        if (!unfinished || st.deadlock) break;
+        deadlock_found(st);
+        for (Proc& p : st.procs) {
+            if (!p.finished) st.ready.push_back(&p);
+        }
+    }
+}
+
+// A dataflow process of the generated top: a coroutine of the timed simulation, or run now (plain C-simulation).
 template <typename F>
 void process(const char* name, F body) {
     if (state().timed) {
-        start(name, body, true);
+        start(name, std::function<void()>(body), true);
     } else {
         body();
     }
 }
 
-// The end of a dataflow region: the simulation's own start token is given back (no deadlock can be declared
-// while processes are still being started), every kernel thread is joined, and the FIFOs' statistics kept
-// (they are local to the region).
+// The end of a dataflow region: every process (the source, the kernels, the sink) runs to its end or to a
+// deadlock, and the FIFOs' statistics are kept (they are local to the region).
 inline void join() {
     State& st = state();
     if (!st.timed) return;
-    retire(st);
-    std::vector<Proc*> mine;
-    {
-        std::lock_guard<std::mutex> lock(st.mutex);
-        for (Proc& p : st.procs) {
-            if (p.thread.joinable() && p.kernel) mine.push_back(&p);
-        }
-    }
-    for (Proc* p : mine) p->thread.join();
-    std::lock_guard<std::mutex> lock(st.mutex);
+    schedule();
     for (Fifo* f : st.fifos) {
         if (!f->boundary) st.fifo_stats.push_back(f->stats());
     }

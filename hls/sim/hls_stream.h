@@ -21,8 +21,7 @@ class stream : public fpgaq::sim::Fifo {
             data_.push_back(value);
             return;
         }
-        std::unique_lock<std::mutex> lock(st.mutex);
-        timed_write(lock);
+        timed_write();
         data_.push_back(value);
     }
 
@@ -37,8 +36,7 @@ class stream : public fpgaq::sim::Fifo {
             data_.pop_front();
             return value;
         }
-        std::unique_lock<std::mutex> lock(st.mutex);
-        timed_read(lock);
+        timed_read();
         T value = data_.front();
         data_.pop_front();
         return value;
@@ -48,18 +46,8 @@ class stream : public fpgaq::sim::Fifo {
     void operator<<(const T& value) { write(value); }
     void operator>>(T& value) { value = read(); }
 
-    bool empty() {
-        fpgaq::sim::State& st = fpgaq::sim::state();
-        if (!st.timed) return data_.empty();
-        std::lock_guard<std::mutex> lock(st.mutex);
-        return data_.empty();
-    }
-    size_t size() {
-        fpgaq::sim::State& st = fpgaq::sim::state();
-        if (!st.timed) return data_.size();
-        std::lock_guard<std::mutex> lock(st.mutex);
-        return data_.size();
-    }
+    bool empty() { return data_.empty(); }
+    size_t size() { return data_.size(); }
 
    private:
     std::deque<T> data_;

@@ -54,22 +54,21 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
              std::string& report) {
     State& st = state();
     {
-        std::lock_guard<std::mutex> lock(st.mutex);
         st.procs.clear();
+        st.ready.clear();
+        st.running = nullptr;
         st.fifos.clear();
         st.fifo_stats.clear();
         st.blocked_on.clear();
         st.deadlock_fifos.clear();
         st.depths.clear();
         st.deadlock = false;
-        st.blocked = 0;
         st.faults = 0;
         std::istringstream lines(depths ? depths : "");
         std::string name;
         long long depth;
         while (lines >> name >> depth) st.depths[name] = depth;
         st.frames = frames;
-        st.alive = 1;  // the start token, given back by join() once every kernel has started
         st.timed = true;
     }
     std::vector<long long> started(frames, -1), done(frames, -1);
@@ -81,7 +80,7 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
         start(
             "source",
             [&]() {
-                Proc* p = current();
+                Proc* p = st.running;
                 for (int f = 0; f < frames; f++) {
                     if (pace > 0 && p->clock < f * pace) p->clock = f * pace;  // idle: not a stall
                     for (int w = 0; w < in_words; w++) {
@@ -99,7 +98,7 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
         start(
             "sink",
             [&]() {
-                Proc* p = current();
+                Proc* p = st.running;
                 for (int f = 0; f < frames; f++) {
                     for (int w = 0; w < out_words; w++) {
                         tick(1);
@@ -112,11 +111,9 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
                 }
             },
             false);
-        top(sin, sout);  // starts every kernel; its join() gives the start token back and waits for them
-        for (Proc& p : st.procs) {
-            if (p.thread.joinable()) p.thread.join();
-        }
-        std::lock_guard<std::mutex> lock(st.mutex);
+        top(sin, sout);  // registers every kernel; its join() runs them all to their end (or a deadlock)
+        schedule();      // nothing left to run, unless the top has no dataflow region
+        release_stacks(st);
         boundary.push_back(sin.stats());
         boundary.push_back(sout.stats());
         st.timed = false;
