@@ -195,10 +195,60 @@ def tile_prefix_range(weights, mu: int, nu: int, tile: int):
 
 def tiled_ranges(weights, mu: int, nu: int, bias, tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
     """The two registers of a multi-stage accumulator over all channels, tiles of `tile` inputs:
-    ((lo, hi) of the running sum of tiles, bias included; (lo, hi) of a partial sum inside one tile)."""
-    o_lo, o_hi = prefix_range(weights, mu, nu, bias, tile)
-    i_lo, i_hi = tile_prefix_range(weights, mu, nu, tile)
-    return (min(o_lo), max(o_hi)), (min(i_lo), max(i_hi))
+    ((lo, hi) of the running sum of tiles, bias included; (lo, hi) of a partial sum inside one tile).
+
+    The same numbers as (min, max) of prefix_range(weights, mu, nu, bias, tile) and of
+    tile_prefix_range(weights, mu, nu, tile), from the running sums (running_sums), which do not depend on the
+    tile: a planner weighing several SIMD widths of one layer computes them once.
+    """
+    return ranges_of_running_sums(running_sums(weights, mu, nu, bias), bias, tile)
+
+
+def running_sums(weights, mu: int, nu: int, bias=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel, the least and the largest value of every prefix of the dot product from 0, [OC, K + 1]:
+    entry j sums the extreme products of the first j inputs (int64 when exact_array allows, else Python ints)."""
+    w = np.asarray(weights)
+    w = exact_array(w.reshape(w.shape[0], -1), mu, nu, bias)
+    mu, nu = _scalar(mu, w), _scalar(nu, w)
+    zero = np.zeros((w.shape[0], 1), dtype=w.dtype)
+    positive = w > 0
+    lo = np.cumsum(np.where(positive, mu * w, nu * w), axis=1, dtype=w.dtype)
+    hi = np.cumsum(np.where(positive, nu * w, mu * w), axis=1, dtype=w.dtype)
+    return np.concatenate([zero, lo], axis=1), np.concatenate([zero, hi], axis=1)
+
+
+def ranges_of_running_sums(sums: tuple[np.ndarray, np.ndarray], bias, tile: int):
+    """tiled_ranges from the running sums of running_sums(weights, mu, nu, bias)."""
+    s_lo, s_hi = sums
+    k = s_lo.shape[1] - 1
+    tile = max(1, tile)
+    count = -(-k // tile)
+    ends = np.minimum(np.arange(1, count + 1) * tile, k)  # the prefix after each tile (the last one may be short)
+    b = _bias(bias, s_lo)[:, None]
+    run_lo, run_hi = np.concatenate([b, b + s_lo[:, ends]], axis=1), np.concatenate([b, b + s_hi[:, ends]], axis=1)
+    outer = (int(run_lo.min()), int(run_hi.max()))
+    inner = (int(min(0, _minimum(_within_tiles(s_lo, tile, count)))),
+             int(max(0, _maximum(_within_tiles(s_hi, tile, count)))))  # fmt: skip
+    return outer, inner
+
+
+def _within_tiles(s: np.ndarray, tile: int, count: int) -> np.ndarray:
+    """Every prefix sum inside a tile, from the tile's start: [OC, count, tile] (a short last tile repeats its
+    total, as zero padding would)."""
+    k = s.shape[1] - 1
+    body = s[:, 1:]
+    if count * tile != k:
+        body = np.concatenate([body, np.repeat(s[:, -1:], count * tile - k, axis=1)], axis=1)
+    starts = s[:, 0 : count * tile : tile]
+    return body.reshape(s.shape[0], count, tile) - starts[:, :, None]
+
+
+def _minimum(a: np.ndarray):
+    return a.min() if a.size else 0
+
+
+def _maximum(a: np.ndarray):
+    return a.max() if a.size else 0
 
 
 def l1_bound(acc_bits: int, input_bits: int, input_signed: bool) -> int:

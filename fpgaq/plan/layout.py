@@ -8,20 +8,38 @@ permutes its weight columns instead of the data.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 
 def identity(shape) -> np.ndarray:
-    return np.arange(int(np.prod(shape)), dtype=np.int64)
+    """Row-major order (read-only: remembered per shape, the folding search asks for the same orders often)."""
+    return _identity(tuple(int(n) for n in shape))
 
 
 def channels_last(shape) -> np.ndarray:
-    """(C, *spatial) streamed pixel by pixel, channels innermost."""
-    shape = tuple(shape)
+    """(C, *spatial) streamed pixel by pixel, channels innermost (read-only, remembered per shape)."""
+    return _channels_last(tuple(int(n) for n in shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _identity(shape: tuple) -> np.ndarray:
+    return _frozen(np.arange(int(np.prod(shape)), dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=256)
+def _channels_last(shape: tuple) -> np.ndarray:
     if len(shape) < 2:
-        return identity(shape)
+        return _identity(shape)
     flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
-    return np.moveaxis(flat, 0, -1).reshape(-1)
+    return _frozen(np.moveaxis(flat, 0, -1).reshape(-1))
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
 
 
 def transposed(order: np.ndarray, in_shape, perm) -> np.ndarray:
@@ -51,4 +69,11 @@ def period(values: np.ndarray) -> int:
 
 
 def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """The divisors of n, ascending."""
+    return list(_divisors(int(n)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _divisors(n: int) -> tuple[int, ...]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0] if n > 0 else []
+    return tuple(small + [n // d for d in reversed(small) if d * d != n])

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fpgaq.bounds import tiled_ranges
 from fpgaq.ir import graph as ir
 from fpgaq.ir.types import IntType
 from fpgaq.plan import layout, widths
@@ -39,6 +38,7 @@ from fpgaq.plan.kernels import (
     WidthConverter,
     Window,
 )
+from fpgaq.plan.layer_cache import tiled_ranges_of, weight_facts
 from fpgaq.plan.requant import requantizer
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage, table_type
 
@@ -73,6 +73,7 @@ class Planner:
         self.ports: dict[str, list[Port]] = {}
         self.fused_thresholds = widths.fusable(graph) if fused is None else fused
         self.consumers = self._count_consumers()
+        self.shapes_only = False  # weight tables of zeros, of the right shape and type (layer_kernels)
 
     # ---- streams -----------------------------------------------------------------------------------
 
@@ -194,21 +195,28 @@ class Planner:
         return FusedThreshold(th.name, thresholds, negate, int(th.base), len(rows), levels), th.output
 
     def _mvu(self, node, port_in: Port, weight_rows: np.ndarray, groups: int, nv: int, out_order,
-             depthwise: bool = False) -> None:  # fmt: skip
+             depthwise: bool = False, columns: bytes = b"") -> None:  # fmt: skip
         """A matrix-vector unit; `depthwise`: a vector-vector unit - `groups` blocks of PE channels, lane p of a
-        block using only its own channel's inputs (element s * PE + p of a word of PE * SIMD)."""
+        block using only its own channel's inputs (element s * PE + p of a word of PE * SIMD). `columns` names
+        the order of weight_rows' columns (the same bytes for the same order of one node's weights)."""
         pe, simd = self.folding[node.name]
         oc, k = weight_rows.shape
         ocg, kg = oc // groups, k
         nf, sf = ocg // pe, kg // simd
-        w = weight_rows.reshape(groups, nf, pe, sf, simd).transpose(0, 1, 3, 2, 4).reshape(groups * nf * sf, pe * simd)
-        inner, outer = self._accumulator_types(node, weight_rows, simd)
+        if self.shapes_only:  # the search weighs the kernels: the table's shape and type, not its values
+            bipolar, elem = weight_facts(node, weight_rows)
+            w = np.broadcast_to(np.int64(0), (groups * nf * sf, pe * simd))
+        else:
+            tiles = weight_rows.reshape(groups, nf, pe, sf, simd).transpose(0, 1, 3, 2, 4)
+            w = tiles.reshape(groups * nf * sf, pe * simd)
+            bipolar = w.size > 0 and bool(np.all(np.abs(w) == 1))  # +-1 weights: one bit each, a sign per product
+            if bipolar:
+                w = (w > 0).astype(np.int64)
+            elem = table_type(w, node.name)
+        inner, outer = self._accumulator_types(node, weight_rows, simd, columns)
         activation, out_tensor = self._activation(node)
         out_elem = self.graph.tensors[out_tensor].dtype
-        bipolar = w.size > 0 and bool(np.all(np.abs(w) == 1))  # +-1 weights: one bit each, a sign per product
-        if bipolar:
-            w = (w > 0).astype(np.int64)
-        weights = Table(f"w_{node.name}", w, table_type(w, node.name), packed=(2,), storage=storage(w.shape[0]))
+        weights = Table(f"w_{node.name}", w, elem, packed=(2,), storage=storage(w.shape[0]))
         bias = node.bias if node.bias is not None else np.zeros(oc, dtype=np.int64)
         biases = Table(f"b_{node.name}", by_lane(bias, pe), table_type(bias, node.name), banks=(1, pe))
         s = self.stream(out_elem, pe, nv * oc)
@@ -218,11 +226,11 @@ class Planner:
         self.add(mvu)
         self.publish(out_tensor, Port(s, out_order))
 
-    def _accumulator_types(self, node, rows: np.ndarray, simd: int) -> tuple[IntType, IntType]:
+    def _accumulator_types(self, node, rows: np.ndarray, simd: int, columns: bytes) -> tuple[IntType, IntType]:
         """Inner (one SIMD tile) and outer (running, bias included) types from the exact ranges of `rows`,
-        the weights in the order the hardware reads them."""
+        the weights in the order the hardware reads them (remembered per layer, column order and SIMD)."""
         src = self.graph.tensors[node.inputs[0]]
-        (o_lo, o_hi), (i_lo, i_hi) = tiled_ranges(rows, src.lo, src.hi, node.bias, simd)
+        (o_lo, o_hi), (i_lo, i_hi) = tiled_ranges_of(node, rows, columns, src.lo, src.hi, simd)
         outer, inner = IntType.for_range(o_lo, o_hi), IntType.for_range(i_lo, i_hi)
         tiled = simd < rows.shape[1]
         self.accumulators[node.name] = {"inner_bits": inner.bits, "outer_bits": outer.bits, "tiled": tiled}
@@ -267,14 +275,17 @@ def window_rows(window: Window) -> int:
 def plan_dense(p: Planner, node: ir.Dense) -> None:
     shape = p.graph.tensors[node.inputs[0]].shape
     _, simd = p.folding[node.name]
+    weight, columns = node.weight, b""  # b"": the weights' own column order
     if len(shape) == 1:
         port = p.take(node.inputs[0], simd)
-        weight = node.weight[:, port.order]  # the stream order folds into the weight columns
+        if not np.array_equal(port.order, layout.identity(shape)):
+            weight = node.weight[:, port.order]  # the stream order folds into the weight columns
+            columns = np.asarray(port.order, dtype=np.int64).tobytes()
     else:
         port = p.take(node.inputs[0], simd, layout.identity(shape))
         weight = node.weight
     out_shape = p.graph.tensors[node.output].shape
-    p._mvu(node, port, weight, 1, int(np.prod(shape[:-1])), layout.identity(out_shape))
+    p._mvu(node, port, weight, 1, int(np.prod(shape[:-1])), layout.identity(out_shape), columns=columns)
 
 
 def _sliding_window(p: Planner, node: ir.Conv, port: Port, simd: int) -> Stream:
@@ -454,8 +465,10 @@ def natural_order(graph: ir.Graph, node: ir.Node) -> np.ndarray:
 
 def layer_kernels(graph: ir.Graph, node: ir.Node, folding: dict, in_width: int, fused: dict) -> tuple[list, int]:
     """The kernels the planner builds for one layer whose input arrives in words of `in_width` elements (in the
-    order the layer reads), and the width of the stream it produces - what the folding search weighs."""
+    order the layer reads), and the width of the stream it produces - what the folding search weighs (its weight
+    tables hold zeros of the right shape and type, not the weights)."""
     p = Planner(graph, folding, fused=fused)
+    p.shapes_only = True
     tensor = node.inputs[0]
     stream = Stream("in", graph.tensors[tensor].dtype, in_width, p.numel(tensor) // in_width)
     p.ports[tensor] = [Port(stream, natural_order(graph, node))]
