@@ -8,7 +8,8 @@ from fpgaq.errors import UnsupportedOpError
 from fpgaq.frontend.consts import bipolar_const, quantize_const
 from fpgaq.frontend.context import Lowering, RawInput, State, where
 from fpgaq.ir import graph as ir
-from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, compress, frac_array, threshold_levels
+from fpgaq.ir.chain import Affine, Chain, Clamp, Round, Sign01, compress, frac_array
+from fpgaq.ir.levels import chain_values, threshold_levels
 from fpgaq.ir.types import MAX_INT_BITS, IntType, Rounding, quant_int_range
 
 MAX_ACTIVATION_BITS = 16
@@ -223,8 +224,10 @@ def _input_layout(raw: RawInput, param: np.ndarray) -> np.ndarray:
 
 
 def _reachable(codes: Chain, src: ir.Tensor) -> tuple[int, int]:
-    shape = codes.param_shape()
-    values = [int(codes.evaluate(x, i)) for i in np.ndindex(*shape) for x in (src.lo, src.hi)]
+    values = []
+    for x in (src.lo, src.hi):
+        n, d = chain_values(codes, x)
+        values += np.where(n < 0, -((-n) // d), n // d).reshape(-1).tolist()  # int(Fraction): toward zero
     return min(values), max(values)
 
 
