@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS, fifo_storage, storage
@@ -57,7 +57,7 @@ class Cost:
         return (self.cycles, self.lut, self.ff, self.bram18, self.dsp, self.uram)
 
     def asdict(self) -> dict:
-        return asdict(self)
+        return dict(zip(("cycles", "lut", "ff", "bram18", "dsp", "uram"), self.astuple()))
 
 
 def bram18(depth: int, width: int) -> int:

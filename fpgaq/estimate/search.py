@@ -85,6 +85,7 @@ class _Layers:
                 self.consumers.setdefault(name, []).append(node)
         self._built: dict = {}
         self._down: dict = {}
+        self._candidates: dict = {}
 
     def numel(self, tensor: str) -> int:
         return int(np.prod(self.graph.tensors[tensor].shape))
@@ -102,9 +103,16 @@ class _Layers:
 
     def candidates(self, node, folding: dict, cycles_max: int | None) -> list[Candidate]:
         """Valid (PE, SIMD) of `node` given the layers before it, cheapest first, within cycles_max."""
+        producer_width = widths.stream_width(self.graph, node.inputs[0], folding, self.fused)
+        key = (node.name, producer_width)
+        if key not in self._candidates:  # every bisection step asks again, with another cycles_max
+            self._candidates[key] = self._all_candidates(node, producer_width)
+        return [c for c in self._candidates[key] if cycles_max is None or c.cycles <= cycles_max]
+
+    def _all_candidates(self, node, producer_width: int | None) -> list[Candidate]:
+        """Valid (PE, SIMD) of `node` read at producer_width (None: the graph input), cheapest first."""
         src = self.graph.tensors[node.inputs[0]]
         oc, k = fold_limits(node)
-        producer_width = widths.stream_width(self.graph, node.inputs[0], folding, self.fused)
         result = []
         for pe in divisors(oc):
             for simd in divisors(k):
@@ -116,8 +124,6 @@ class _Layers:
                 produced = self.fused[node.name][0].output if node.name in self.fused else node.output
                 cycles = [slowest] + self._downstream(produced, out_width)
                 cycles_total, limit = max(cycles)
-                if cycles_max is not None and cycles_total > cycles_max:
-                    continue
                 score = self.score(cost)
                 if score is not None:
                     result.append(Candidate(pe, simd, cycles_total, cost, score, limit))
@@ -192,7 +198,7 @@ def resource_score(used: dict, limit: dict) -> float | None:
 
 def _evaluate(layers: _Layers, folding: dict, overrides: dict | None, clock_ns: float):
     fold = resolve_folding(layers.graph, overrides, base=folding)
-    plan = place_weights(make_plan(layers.graph, fold), layers.board, layers.weight_memory)
+    plan = place_weights(make_plan(layers.graph, fold, layers.fused), layers.board, layers.weight_memory)
     return fold, plan, estimate_plan(plan, layers.board, clock_ns)
 
 

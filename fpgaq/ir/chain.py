@@ -46,7 +46,7 @@ def compress(arr: np.ndarray) -> np.ndarray:
     for axis in range(arr.ndim):
         if arr.shape[axis] > 1:
             first = np.take(arr, [0], axis=axis)
-            if all(np.array_equal(np.take(arr, [i], axis=axis), first) for i in range(1, arr.shape[axis])):
+            if np.asarray(arr == first).all():  # every slice equals the first (one comparison, broadcast)
                 arr = first
     return arr
 

@@ -22,11 +22,12 @@ GE, GT, LE, LT, ALL, NONE = range(6)
 
 def _ratio(arr: np.ndarray, shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(present, numerator, denominator) of a parameter array (Fractions, ints or None) broadcast to `shape`."""
-    flat = np.broadcast_to(arr, shape).reshape(-1).tolist()
-    present = np.array([v is not None for v in flat], dtype=bool).reshape(shape)
-    values = [Fraction(0) if v is None else Fraction(v) for v in flat]
-    num, den = _objects([v.numerator for v in values], shape), _objects([v.denominator for v in values], shape)
-    return present, num, den
+    flat = arr.reshape(-1).tolist()
+    present = np.array([v is not None for v in flat], dtype=bool).reshape(arr.shape)
+    values = [Fraction(0) if v is None else v if isinstance(v, Fraction) else Fraction(v) for v in flat]
+    num = _objects([v.numerator for v in values], arr.shape)
+    den = _objects([v.denominator for v in values], arr.shape)
+    return tuple(np.broadcast_to(x, shape) for x in (present, num, den))
 
 
 def _objects(values: list, shape: tuple) -> np.ndarray:

@@ -21,6 +21,7 @@ from fpgaq.plan.tables import table_type
 # node -> {(columns, lo, hi): {simd: ((outer lo, outer hi), (inner lo, inner hi))}}
 _RANGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node -> (bipolar, table type)
+_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # conv node -> its weight rows
 _SUMS: dict = {}  # the running sums of the layer asked last: {(id(node), columns, lo, hi): sums}, one entry
 
 
@@ -45,3 +46,13 @@ def weight_facts(node, rows: np.ndarray) -> tuple[bool, IntType]:
         bipolar = rows.size > 0 and bool(np.all(np.abs(rows) == 1))
         _FACTS[node] = (bipolar, table_type((rows > 0).astype(np.int64) if bipolar else rows, node.name))
     return _FACTS[node]
+
+
+def conv_rows(node) -> np.ndarray:
+    """A convolution's weights as rows [OC, KH * KW * IC/g], columns in the window's order (kh, kw, then the
+    group's input channels); read-only."""
+    if node not in _ROWS:
+        rows = np.moveaxis(node.weight, 1, -1).reshape(node.weight.shape[0], -1)
+        rows.setflags(write=False)
+        _ROWS[node] = rows
+    return _ROWS[node]

@@ -38,7 +38,7 @@ from fpgaq.plan.kernels import (
     WidthConverter,
     Window,
 )
-from fpgaq.plan.layer_cache import tiled_ranges_of, weight_facts
+from fpgaq.plan.layer_cache import conv_rows, tiled_ranges_of, weight_facts
 from fpgaq.plan.requant import requantizer
 from fpgaq.plan.tables import LINEAR_MAX_LEVELS, storage, table_type
 
@@ -63,7 +63,7 @@ class Port:
 
 
 class Planner:
-    def __init__(self, graph: ir.Graph, folding: dict, fused: dict | None = None):
+    def __init__(self, graph: ir.Graph, folding: dict, fused: dict | None = None, consumers: dict | None = None):
         self.graph = graph
         self.folding = folding
         self.kernels: list = []
@@ -72,7 +72,7 @@ class Planner:
         self.accumulators: dict = {}
         self.ports: dict[str, list[Port]] = {}
         self.fused_thresholds = widths.fusable(graph) if fused is None else fused
-        self.consumers = self._count_consumers()
+        self.consumers = self._count_consumers() if consumers is None else consumers
         self.shapes_only = False  # weight tables of zeros, of the right shape and type (layer_kernels)
 
     # ---- streams -----------------------------------------------------------------------------------
@@ -314,8 +314,7 @@ def plan_conv(p: Planner, node: ir.Conv) -> None:
     out_shape = p.graph.tensors[node.output].shape
     port = p.take(node.inputs[0], None, layout.channels_last(shape))
     pe, simd = p.folding[node.name]
-    # weight columns in the window's order (kh, kw, then the group's input channels)
-    rows = np.moveaxis(node.weight, 1, -1).reshape(node.weight.shape[0], -1)
+    rows = conv_rows(node)  # weight columns in the window's order (kh, kw, then the group's input channels)
     if node.depthwise:
         win = _depthwise_window(p, node, port, pe, simd)
         p._mvu(node, Port(win, None), rows, node.group // pe, int(np.prod(out_shape[1:])),
@@ -452,9 +451,10 @@ RULES = {
 }
 
 
-def make_plan(graph: ir.Graph, folding: dict) -> Plan:
-    """The kernel plan of a graph at a folding ({layer: (PE, SIMD)} for every dot-product layer)."""
-    return Planner(graph, folding).run()
+def make_plan(graph: ir.Graph, folding: dict, fused: dict | None = None) -> Plan:
+    """The kernel plan of a graph at a folding ({layer: (PE, SIMD)} for every dot-product layer); `fused`:
+    widths.fusable(graph) when the caller has it (the folding search plans one graph several times)."""
+    return Planner(graph, folding, fused=fused).run()
 
 
 def natural_order(graph: ir.Graph, node: ir.Node) -> np.ndarray:
@@ -467,12 +467,11 @@ def layer_kernels(graph: ir.Graph, node: ir.Node, folding: dict, in_width: int, 
     """The kernels the planner builds for one layer whose input arrives in words of `in_width` elements (in the
     order the layer reads), and the width of the stream it produces - what the folding search weighs (its weight
     tables hold zeros of the right shape and type, not the weights)."""
-    p = Planner(graph, folding, fused=fused)
+    p = Planner(graph, folding, fused=fused, consumers={})  # no forks: the search weighs the layer's own kernels
     p.shapes_only = True
     tensor = node.inputs[0]
     stream = Stream("in", graph.tensors[tensor].dtype, in_width, p.numel(tensor) // in_width)
     p.ports[tensor] = [Port(stream, natural_order(graph, node))]
-    p.consumers = {}  # no forks: the search weighs the layer's own kernels
     RULES[type(node)](p, node)
     produced = fused[node.name][0].output if node.name in fused else node.output
     return p.kernels, p.ports[produced][0].width
