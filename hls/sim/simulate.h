@@ -43,8 +43,9 @@ void json_list(std::ostringstream& os, const std::vector<T>& items) {
     os << "]";
 }
 
-// Runs `frames` frames through top(in, out): a source writes input words one per cycle (a frame every `pace`
-// cycles at the earliest when pace > 0), a sink reads output words one per cycle. depths: "name depth" lines
+// Runs `frames` frames through top(in, out): a source writes input words one per cycle at most (with pace > 0,
+// word w of frame f not before cycle f * pace + w * pace / words a frame), a sink reads output words one per
+// cycle. depths: "name depth" lines
 // (0: unbounded), streams not named get Vitis's default of 2. Returns 0, or 3 on a deadlock; the report (JSON)
 // has the per-frame input start and output end cycles, per-process busy and stall cycles and per-FIFO maximum
 // occupancy, or the deadlock's blocked processes and full and empty FIFOs.
@@ -82,8 +83,9 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
             [&]() {
                 Proc* p = st.running;
                 for (int f = 0; f < frames; f++) {
-                    if (pace > 0 && p->clock < f * pace) p->clock = f * pace;  // idle: not a stall
                     for (int w = 0; w < in_words; w++) {
+                        const long long earliest = pace > 0 ? f * pace + w * pace / in_words : 0;
+                        if (p->clock < earliest) p->clock = earliest;  // idle: not a stall
                         tick(1);
                         InW word = 0;
                         for (int b = 0; b < in_bytes; b++) {

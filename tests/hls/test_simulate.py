@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fpgaq.backends.hls.csim import CSim
-from fpgaq.backends.hls.timed import Deadlock, declared_depths
+from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
+from fpgaq.backends.hls.timed import Deadlock, TimedSim, declared_depths, load, size_fifos
 from fpgaq.cli import main
 from fpgaq.ir.execute import run
 from fpgaq.pipeline import build_graph
@@ -115,6 +116,42 @@ def test_each_sized_depth_is_the_smallest_that_keeps_throughput(forked):
     for name in deepened:
         less = sim.run(words, {**depths, name: depths[name] - 1})
         assert less.deadlock or less.interval() > interval, name
+
+
+def test_sizing_finds_the_same_depths_on_one_core_or_several(forked):
+    """The search tries as many depths at once as it has cores; the smallest passing depth does not depend on how
+    many (a deeper FIFO never slows the design), and runs on parallel threads report what one thread does."""
+    report, out, _ = forked
+    sim = CSim(out).timed()
+    streams = list(report.fifos["streams"])
+    one, _ = size_fifos(sim, streams, sim.in_bytes, jobs=1)
+    assert one == {n: s["depth"] for n, s in report.fifos["streams"].items()}  # the build's, on every core
+    three, info = size_fifos(sim, streams, sim.in_bytes, jobs=3)
+    assert three == one and info["interval"] == report.fifos["steady_cycles_per_frame"]
+    words = np.random.default_rng(0).integers(0, 256, size=(3, sim.in_bytes), dtype=np.uint8)
+    alone = [sim.run(words, {**one, n: 2}) for n in streams[:4]]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda n: sim.run(words, {**one, n: 2}, load=False), streams[:4]))
+    for a, b in zip(alone, together):
+        assert a.report == b.report
+        np.testing.assert_array_equal(a.output, b.output)
+
+
+def test_the_portable_context_switch_gives_the_same_run(forked, tmp_path):
+    """Processes switch stacks by a few instructions on x86-64 Linux, by POSIX ucontext elsewhere: the same design
+    compiled both ways runs the same cycles, occupancies and words, bounded and deadlocking."""
+    report, out, _ = forked
+    library = tmp_path / LIBRARY
+    compile_library(out / "hls", library, defines=("FPGAQ_SIM_UCONTEXT",))
+    fast = CSim(out).timed()
+    portable = TimedSim(load(library), fast.in_bytes, fast.out_bytes)  # no UltraRAM in the test models
+    words = np.random.default_rng(1).integers(0, 256, size=(3, fast.in_bytes), dtype=np.uint8)
+    depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
+    for trial in (depths, dict.fromkeys(depths, 2)):
+        a, b = fast.run(words, trial), portable.run(words, trial)
+        assert a.report == b.report
+        np.testing.assert_array_equal(a.output, b.output)
+    assert b.deadlock  # every depth 2: the fork deadlocks, and the coroutines unwind
 
 
 @pytest.mark.parametrize("name", ["cnn", "residual"])  # the test models with a fork

@@ -28,7 +28,10 @@ from fpgaq.host import Host
 
 LIBRARY = "libfpgaq_csim.so"
 SOURCES = ("top.cpp", "bridge.cpp")  # compiled in parallel, then linked
-CXXFLAGS = ("-std=c++14", "-O1", "-fPIC", "-pthread", "-Wall", "-Wno-unknown-pragmas")
+# -fno-gnu-unique: the statics of inline functions (the timed simulation's state, the overflow log) stay private
+# to each library; with GCC's default unique binding every library loaded into one process would share them,
+# whatever their layout.
+CXXFLAGS = ("-std=c++14", "-O1", "-fPIC", "-pthread", "-fno-gnu-unique", "-Wall", "-Wno-unknown-pragmas")
 SIM_INCLUDE = "lib/sim"  # fpgaq's own hls_stream.h (untimed, or the timed simulation's): first on the path
 
 

@@ -1,23 +1,31 @@
 """The timed dataflow simulation of a generated design, and FIFO sizing with it.
 
 The C-simulation library (csim.py) is compiled with fpgaq's own hls_stream.h (hls/sim): untimed it is Vitis
-csim's unbounded queue; in a timed run (fpgaq_simulate in bridge.cpp) every kernel of the top runs in its own
-thread over FIFOs bounded at given depths, with a clock per kernel (hls/sim/fpgaq_sim.h says how time is kept).
+csim's unbounded queue; in a timed run (fpgaq_simulate in bridge.cpp) every kernel of the top is a coroutine
+(all on the calling thread) over FIFOs bounded at given depths, with a clock per kernel (hls/sim/fpgaq_sim.h says how time is kept).
 One library serves both, so sizing the FIFOs never recompiles anything.
 
 FIFO sizing (fpgaq build): small depths that keep the design's full throughput without deadlock.
-1. Unbounded FIFOs: the steady-state interval T (the bottleneck) and every FIFO's largest occupancy. At depths
-   of at least those occupancies no write ever waits, so the bounded design runs exactly this schedule.
-2. The deepest FIFO first, each is shrunk to the smallest depth at which a timed run still has no deadlock and
-   interval T (first 2, Vitis's minimum; else a binary search), the others held at their current depths. Every
-   accepted depth was confirmed by a run of the design with all the final depths up to that point.
+1. Unbounded FIFOs: the steady-state interval T (the bottleneck).
+2. Unbounded FIFOs again, the input's words spread evenly over T cycles a frame (the rate the bottleneck lets in;
+   a source that floods the first FIFOs would make them look deep): every FIFO's largest occupancy. At depths
+   of at least those occupancies no write of that run waits; a run at those depths with the input as fast as the
+   design takes it confirms interval T (else step 1's occupancies, at which no write ever waits, are taken).
+3. The deepest FIFO first, each is shrunk to the smallest depth at which a timed run still has no deadlock and
+   interval T, the others held at their current depths: a search over [2, current depth] (2 is Vitis's minimum)
+   that tries as many depths at once as there are cores, in runs on parallel threads (a run's state is per
+   thread), and keeps the smallest that passes. A deeper FIFO never slows the design, so what passes is an upper
+   interval of depths: with one core this is a binary search, with k cores each round cuts the interval k + 1
+   ways. Every accepted depth was confirmed by a run of the design with all the final depths up to that point.
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,16 +115,22 @@ class TimedSim:
         self.in_bytes, self.out_bytes = in_bytes, out_bytes
         self._lib, self._weights = lib, weights
 
-    def run(self, words: np.ndarray, depths: dict[str, int], pace: int = 0) -> Run:
+    def load(self) -> None:
+        """Write this design's UltraRAM tables into the library (load_weights)."""
+        load_weights(self._lib, self._weights)
+
+    def run(self, words: np.ndarray, depths: dict[str, int], pace: int = 0, load: bool = True) -> Run:
         """Raw input bytes (N, input bytes per frame) through the design with FIFO depths (0: unbounded; streams
-        not named get 2), a frame every `pace` cycles at the earliest (0: as fast as the design takes them)."""
+        not named get 2); with pace > 0 a frame's words are spread evenly over `pace` cycles (word w of frame f
+        not before cycle f * pace + w * pace / words per frame), else they come as fast as the design takes them."""
         words = np.ascontiguousarray(words, dtype=np.uint8)
         if words.ndim != 2 or words.shape[1] != self.in_bytes or len(words) == 0:
             raise SimulationError(f"input words must be (N >= 1, {self.in_bytes}) bytes, not {words.shape}")
         out = np.zeros((len(words), self.out_bytes), dtype=np.uint8)
         spec = "".join(f"{name} {int(depth)}\n" for name, depth in depths.items()).encode()
         pointer = ctypes.POINTER(ctypes.c_ubyte)
-        load_weights(self._lib, self._weights)
+        if load:  # runs on several threads at once share the tables: the caller loads them once before
+            self.load()
         status = self._simulate(words.ctypes.data_as(pointer), out.ctypes.data_as(pointer), len(words), pace, spec)
         if status == 4:
             raise SimulationError("this C-simulation library was built without fpgaq's simulation streams; rebuild")
@@ -149,35 +163,50 @@ def deadlock_message(report: dict, streams: dict | None = None) -> str:
     return f"deadlock: {first['process']} waits for {first['waits_for']} in {first['fifo']} ({state}, depth {depth})"
 
 
-def size_fifos(sim: TimedSim, streams: list[str], frame_bytes: int) -> tuple[dict[str, int], dict]:
+def size_fifos(
+    sim: TimedSim, streams: list[str], frame_bytes: int, jobs: int | None = None
+) -> tuple[dict[str, int], dict]:
     """(stream name -> depth, {"interval", "runs"}): depths found to keep full throughput without deadlock, each
-    shrunk as far as a timed run confirms (module docstring)."""
+    shrunk as far as a timed run confirms (module docstring), `jobs` runs at a time (default: every core)."""
     words = np.zeros((SIZING_FRAMES, frame_bytes), dtype=np.uint8)  # the kernels' timing does not depend on data
-    free = sim.run(words, {name: 0 for name in streams})
+    unbounded = {name: 0 for name in streams}
+    free = sim.run(words, unbounded)
     if free.deadlock:
         raise SimulationError(deadlock_message(free.report) + " with unbounded FIFOs (a library defect)")
     interval = free.interval()
-    need = free.fifos()
-    depths = {name: max(MIN_DEPTH, need[name]["max_occupancy"]) for name in streams}  # the unbounded schedule
-    runs = 1
+    paced = sim.run(words, unbounded, pace=interval).fifos()
+    depths = {name: max(MIN_DEPTH, paced[name]["max_occupancy"]) for name in streams}
+    runs = 2
+    jobs = max(1, jobs or os.cpu_count() or 1)
 
-    def keeps_throughput(name: str, depth: int) -> bool:
+    def keep(trials: list[dict[str, int]]) -> list[bool]:
         nonlocal runs
-        runs += 1
-        check = sim.run(words, {**depths, name: depth})
-        return not check.deadlock and check.interval() <= interval
+        runs += len(trials)
+        if len(trials) == 1:
+            checks = [sim.run(words, trials[0], load=False)]
+        else:
+            with ThreadPoolExecutor(len(trials)) as pool:
+                checks = list(pool.map(lambda d: sim.run(words, d, load=False), trials))
+        return [not c.deadlock and c.interval() <= interval for c in checks]
 
+    sim.load()  # the UltraRAM tables, once: the runs below only read them
+    if not keep([depths])[0]:
+        need = free.fifos()
+        depths = {name: max(MIN_DEPTH, need[name]["max_occupancy"]) for name in streams}  # the unbounded schedule
     for name in sorted(streams, key=lambda n: -depths[n]):  # the deepest first: they free the most memory
-        if depths[name] == MIN_DEPTH or keeps_throughput(name, MIN_DEPTH):
-            depths[name] = MIN_DEPTH
-            continue
-        lo, hi = MIN_DEPTH + 1, depths[name]  # hi keeps it; find the smallest that does
+        lo, hi = MIN_DEPTH, depths[name]  # hi keeps throughput; find the smallest depth that does
+        first = True
         while lo < hi:
-            mid = (lo + hi) // 2
-            if keeps_throughput(name, mid):
-                hi = mid
+            if first:  # 2 among them: often the answer
+                tries = sorted({lo + (hi - lo) * i // jobs for i in range(jobs)})
             else:
-                lo = mid + 1
+                tries = sorted({lo + (hi - lo) * i // (jobs + 1) for i in range(1, jobs + 1)})
+            first = False
+            passed = keep([{**depths, name: d} for d in tries])
+            below = [d for d, ok in zip(tries, passed) if not ok]
+            above = [d for d, ok in zip(tries, passed) if ok]
+            hi = min(above, default=hi)
+            lo = max((d + 1 for d in below if d < hi), default=lo)
         depths[name] = hi
     return depths, {"interval": interval, "runs": runs}
 
