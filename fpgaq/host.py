@@ -6,7 +6,9 @@ this file as fpgaq_host.py) all run this one implementation, so what the board c
 was verified here.
 
 Input quantization reproduces qonnx's int_quant / binary_quant operation by operation in float32, so the codes
-equal those the QONNX reference computes for the same input. A quantized output is dequantized as QONNX does
+equal those the QONNX reference computes for the same input; elementwise preprocessing by constants that the
+model does before its input quantizer (bnn_pynq's `2 * x - 1`) runs first, op by op in float32 as onnxruntime
+computes it. A quantized output is dequantized as QONNX does
 in float32; otherwise the output chain (exact rationals, the last layer's scale, bias, batch norm or clamp) is
 evaluated in float64 and rounded to float32.
 """
@@ -36,14 +38,28 @@ def quant_int_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:
     return (0, (1 << bits) - 1 - (1 if narrow else 0))
 
 
-def quantize(x, kind: str, scale, zero_point, bits: int, signed: bool, narrow: bool, rounding: str) -> np.ndarray:
-    """float32 input (batch first) -> int64 codes, exactly as the QONNX Quant / BipolarQuant op computes them.
-    NaN and infinity have no code: they raise ValueError."""
+PREPROCESS = {  # y = op(y, constant), in float32 (ONNX Mul, Add, Sub, Div; "rsub": constant - y)
+    "mul": np.multiply,
+    "add": np.add,
+    "sub": np.subtract,
+    "rsub": lambda y, c: np.subtract(c, y),
+    "div": np.divide,
+}
+
+
+def quantize(
+    x, kind: str, scale, zero_point, bits: int, signed: bool, narrow: bool, rounding: str, pre=()
+) -> np.ndarray:
+    """float32 input (batch first) -> int64 codes, exactly as the model's preprocessing `pre` ([(op, constant)],
+    see PREPROCESS) and its QONNX Quant / BipolarQuant op compute them. NaN and infinity have no code: they
+    raise ValueError."""
     x = np.asarray(x, dtype=np.float32)
     bad = ~np.isfinite(x)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"the input holds {int(bad.sum())} NaN or infinite values (the first at index {first})")
+    if pre:
+        x = preprocess(x, pre)
     scale = np.asarray(scale, dtype=np.float32)
     if kind == "bipolar":
         return (x >= np.float32(0.0)).astype(np.int64)
@@ -53,6 +69,20 @@ def quantize(x, kind: str, scale, zero_point, bits: int, signed: bool, narrow: b
     lo, hi = quant_int_range(bits, signed, narrow)
     y = np.clip(y, np.float32(lo), np.float32(hi))
     return ROUNDING[rounding](y).astype(np.int64)
+
+
+def preprocess(x, steps) -> np.ndarray:
+    """The float32 input after the model's elementwise preprocessing, op by op in float32 (an overflow gives
+    infinity, which the quantizer clips, as in QONNX); a NaN it produces raises ValueError."""
+    y = np.asarray(x, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for op, constant in steps:
+            y = np.asarray(PREPROCESS[op](y, np.asarray(constant, dtype=np.float32)), dtype=np.float32)
+    bad = np.isnan(y)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"the input's preprocessing gives NaN at index {first}")
+    return y
 
 
 def dequantize(codes, quant, steps) -> np.ndarray:
@@ -195,6 +225,10 @@ def check_host(host) -> None:
     need(i, "narrow", bool, "input")
     if need(i, "rounding", str, "input") not in ROUNDING:
         fail("input.rounding", "one of " + ", ".join(ROUNDING))
+    for n, step in enumerate(need(i, "pre", list, "input") if "pre" in i else []):
+        if need(step, "op", str, f"input.pre[{n}]") not in PREPROCESS:
+            fail(f"input.pre[{n}].op", "one of " + ", ".join(PREPROCESS))
+        array(step, "constant", f"input.pre[{n}]")
     o = need(host, "output", dict, "host")
     shape(o.get("shape"), "output.shape")
     q = o.get("quant")
@@ -258,6 +292,7 @@ class Host:
             i["signed"],
             i["narrow"],
             i["rounding"],
+            tuple((step["op"], _array(step["constant"])) for step in i.get("pre", [])),
         )
         q = o["quant"]
         self._quant = None if q is None else (_array(q["scale"]), _array(q["zero_point"]), q["kind"])

@@ -18,7 +18,7 @@ from fpgaq.bounds import bits_for_range, prefix_range
 from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend.consts import QuantConst
 from fpgaq.ir import graph as ir
-from fpgaq.ir.chain import Affine, Chain
+from fpgaq.ir.chain import Affine, Chain, compress
 from fpgaq.ir.types import MAX_INT_BITS, IntType
 
 
@@ -37,19 +37,27 @@ class State:
 
 @dataclass(frozen=True, eq=False)
 class RawInput:
-    """The float model input after shape ops only: (ONNX node, "reshape" | "transpose", argument, shape before).
+    """The float model input before its quantizer, after shape ops (`ops`: (ONNX node, "reshape" | "transpose",
+    argument, shape before)) and elementwise preprocessing by constants (`pre`: (op, float32 constant in the
+    model input's layout), fpgaq.host.PREPROCESS).
 
-    Shape ops commute with the elementwise input quantizer, so the host quantizes in the model input's layout
-    and the pending ops become IR Reshape/Transpose nodes on the integer codes.
+    Shape ops commute with elementwise ops, so the host computes the preprocessing and the quantizer in the
+    model input's layout, in float32 op by op as QONNX does, and the pending shape ops become IR
+    Reshape/Transpose nodes on the integer codes.
     """
 
     input_shape: tuple[int, ...]
     shape: tuple[int, ...]
     ops: tuple = ()
+    pre: tuple = ()
 
     def then(self, node, kind: str, arg, shape: tuple[int, ...]) -> RawInput:
         """The raw input after one more shape op, which gives it the per-sample `shape`."""
-        return RawInput(self.input_shape, shape, self.ops + ((node, kind, arg, self.shape),))
+        return RawInput(self.input_shape, shape, self.ops + ((node, kind, arg, self.shape),), self.pre)
+
+    def preprocessed(self, op: str, constant: np.ndarray) -> RawInput:
+        """The raw input after one more elementwise op by a constant given in the model input's layout."""
+        return RawInput(self.input_shape, self.shape, self.ops, self.pre + ((op, constant),))
 
     def to_input_layout(self, param: np.ndarray) -> np.ndarray:
         """A per-sample parameter given in this layout, moved to the model input's layout element by element."""
@@ -198,7 +206,8 @@ class Lowering:
         if isinstance(value, RawInput):
             raise UnsupportedOpError(
                 f"{where(node)} reads the model input directly; the model input must be "
-                "quantized (Quant or BipolarQuant) before any other op"
+                "quantized (Quant or BipolarQuant) before any other op (only shape ops and Mul, Add, Sub or Div "
+                "by constants may come before the quantizer, which the host computes)"
             )
         raise UnsupportedOpError(f"{where(node)}: input {index} must be an activation")
 
@@ -285,20 +294,67 @@ def _show_attribute(a) -> str:
     return f"an attribute of type {AttributeProto.AttributeType.Name(a.type)}"
 
 
-def input_affine(state: State, node, what: str) -> Affine:
-    """The chain of a dot-product input, which must be one affine map with a single scale."""
+PER_TENSOR_HINT = "use a per-tensor activation scale (scaling_per_output_channel=False) on the quantizer before it"
+
+
+def _affine_of(state: State, node, what: str) -> Affine:
     aff = state.chain.affine()
     if aff is None:
         raise UnsupportedOpError(
             f"{where(node)}: {what} is not a quantized tensor (a float op such as Relu, "
             "Clip or a rounding sits between its Quant and this node)"
         )
+    return aff
+
+
+def input_affine(state: State, node, what: str, low: Lowering | None = None) -> Affine:
+    """The chain of a dot-product input, which must be one affine map with a single scale."""
+    aff = _affine_of(state, node, what)
     scales = set(aff.a.reshape(-1).tolist())
     if len(scales) != 1:
-        raise UnsupportedOpError(f"{where(node)}: {what} has a per-channel scale; dot products need one scale")
+        raise UnsupportedOpError(
+            f"{where(node)}: {what} has a per-channel scale{_source(low, state)}; a dot product that mixes "
+            f"channels needs one scale: {PER_TENSOR_HINT}"
+        )
     if 0 in scales:
         raise UnsupportedOpError(f"{where(node)}: {what} has scale 0")
     return aff
+
+
+def channel_scales(low: Lowering, state: State, node, what: str, groups: int) -> tuple[Affine, list[Fraction]]:
+    """The chain of a (grouped) convolution's input and its scale per input channel, which may differ between
+    groups (a depthwise convolution: each channel is its own dot product, so the scale goes into that channel's
+    output chain, exactly) but not within a group, nor within a channel."""
+    aff = _affine_of(state, node, what)
+    channels = low.tensors[state.src].shape[0]
+    a = compress(aff.a)
+    if any(n != 1 for n in a.shape[1:]):
+        raise UnsupportedOpError(f"{where(node)}: {what} has a scale that varies within a channel")
+    scales = np.broadcast_to(a.reshape(-1), (channels,)).tolist()
+    if any(v == 0 for v in scales):
+        raise UnsupportedOpError(f"{where(node)}: {what} has scale 0")
+    size = channels // groups
+    for g in range(groups):
+        if len(set(scales[g * size : (g + 1) * size])) != 1:
+            mixes = "mixes channels" if groups == 1 else f"mixes the {size} channels of group {g}"
+            raise UnsupportedOpError(
+                f"{where(node)}: {what} has a per-channel scale{_source(low, state)}; this convolution {mixes}, "
+                f"which needs one scale there (only a depthwise convolution absorbs per-channel scales): "
+                f"{PER_TENSOR_HINT}"
+            )
+    return aff, scales
+
+
+def _source(low: Lowering | None, state: State) -> str:
+    """Where a quantized tensor comes from (" (from Quant node 'Quant_3')"), or "" when not known."""
+    if low is None:
+        return ""
+    for onnx_name, tensor in reversed(low.quantized.items()):  # the latest quantizer of the tensor
+        if tensor == state.src:
+            producer = low.model.find_producer(onnx_name)
+            if producer is not None:
+                return f" (from {where(producer)})"
+    return ""
 
 
 def frac(value) -> Fraction:

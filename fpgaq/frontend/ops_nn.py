@@ -9,9 +9,10 @@ import numpy as np
 
 from fpgaq.errors import ModelError, UnsupportedOpError
 from fpgaq.frontend.consts import exact_sqrt
-from fpgaq.frontend.context import Lowering, State, check_width, frac, input_affine, where
+from fpgaq.frontend.context import Lowering, State, channel_scales, check_width, frac, input_affine, where
 from fpgaq.frontend.geometry import check_inferred, conv_attrs, pool_attrs
 from fpgaq.frontend.ops_quant import check_broadcast, sample_param
+from fpgaq.frontend.preprocess import fold_preprocessing, reads_raw_input
 from fpgaq.ir import graph as ir
 from fpgaq.ir.chain import Affine, Chain, Clamp, compress, frac_array, none_array
 from fpgaq.ir.types import IntType
@@ -32,7 +33,7 @@ def _dense_from(
     beta=Fraction(1),
 ) -> None:
     """Create a Dense node for weights ints[o, k] with per-output scales; the chain carries scale and bias."""
-    aff = input_affine(state, node, "the input")
+    aff = input_affine(state, node, "the input", low)
     shape = low.tensors[state.src].shape
     if shape[-1] != ints.shape[1]:
         raise UnsupportedOpError(f"{where(node)}: input has {shape[-1]} features, weights expect {ints.shape[1]}")
@@ -136,17 +137,16 @@ def conv(low: Lowering, node) -> None:
     ints = weight.ints
     shape = low.tensors[state.src].shape
     geo = conv_attrs(low, node, ints.shape, shape)
-    aff = input_affine(state, node, "the input")
-    a = aff.a.reshape(-1)[0]
+    aff, a_c = channel_scales(low, state, node, "the input", geo.group)
     b = compress(aff.b)
     if any(n != 1 for n in b.shape[1:]):
         raise UnsupportedOpError(f"{here}: the input offset varies within a channel")
     b_c = np.broadcast_to(b.reshape(-1), (shape[0],)).tolist()
-    pad_value = _pad_code(low, node, state, a, b_c) if any(geo.pads) else 0
+    pad_value = _pad_code(low, node, state, a_c, b_c) if any(geo.pads) else 0
     wscale = weight.channel_scale(0, here)
     oc, icg = ints.shape[:2]
     per_group = oc // geo.group
-    gain = [a * ws for ws in wscale]
+    gain = [a_c[(o // per_group) * icg] * ws for o, ws in enumerate(wscale)]  # one input scale per group
     sums = _tap_sums(ints.reshape(oc, icg, -1))
     offset = []
     for g in range(geo.group):
@@ -185,9 +185,10 @@ def _tap_sums(w: np.ndarray) -> np.ndarray:
     return (w if w_max * max(w.shape[-1], 1) < _INT64_SAFE else w.astype(object)).sum(axis=-1)
 
 
-def _pad_code(low: Lowering, node, state: State, a, b_c) -> int:
-    """The input code of the value 0, which zero padding inserts; it must be an integer inside the input range."""
-    codes = {-bc / a for bc in b_c}
+def _pad_code(low: Lowering, node, state: State, a_c, b_c) -> int:
+    """The input code of the value 0, which zero padding inserts: one integer for every channel (scale a_c,
+    offset b_c), inside the input range."""
+    codes = {-bc / ac for ac, bc in zip(a_c, b_c)}
     if len(codes) != 1 or next(iter(codes)).denominator != 1:
         raise UnsupportedOpError(f"{where(node)}: zero padding needs the value 0 to be an integer code of the input")
     code = int(next(iter(codes)))
@@ -251,7 +252,11 @@ def clip(low: Lowering, node) -> None:
 
 
 def elementwise(low: Lowering, node) -> None:
-    """Mul/Div/Add/Sub by a float constant extend the chain; Add of two activations is a residual add."""
+    """Mul/Div/Add/Sub by a float constant extend the chain; Add of two activations is a residual add; on the
+    float model input they are preprocessing, which the host computes (fpgaq.frontend.preprocess)."""
+    if reads_raw_input(low, node):
+        fold_preprocessing(low, node)
+        return
     if node.op_type == "Add" and not low.is_const(node, 0) and not low.is_const(node, 1):
         residual_add(low, node)
         return
@@ -284,7 +289,7 @@ def residual_add(low: Lowering, node) -> None:
     """x0 + x1 of two quantized tensors: integer multipliers on each code, the common scale in the chain."""
     here = where(node)
     states = [low.state(node, 0), low.state(node, 1)]
-    affs = [input_affine(s, node, f"input {i}") for i, s in enumerate(states)]
+    affs = [input_affine(s, node, f"input {i}", low) for i, s in enumerate(states)]
     shape = low.tensors[states[0].src].shape
     if low.tensors[states[1].src].shape != shape:
         raise UnsupportedOpError(f"{here}: broadcasting adds are not supported")

@@ -84,7 +84,7 @@ def quant(low: Lowering, node) -> None:
         code_min, code_max = quant_int_range(bits, signed, narrow)
         dtype = IntType(bits, signed)
         out_chain = Chain(rank - 1).then(Affine(s, -z * s))
-    qinfo = (_sample_f32(scale, rank), _sample_f32(zero_point, rank), kind)
+    qinfo = (sample_f32(scale, rank), sample_f32(zero_point, rank), kind)
     if low.raw(node) is not None:
         spec = dict(kind="quant", bits=bits, signed=signed, narrow=narrow, rounding=rounding)
         _quantize_input(low, node, spec, scale, zero_point, dtype, code_min, code_max, out_chain, qinfo)
@@ -111,7 +111,7 @@ def bipolar_quant(low: Lowering, node) -> None:
     s = sample_param(scale, full, here, "scale")
     out_chain = Chain(rank - 1).then(Affine(2 * s, -s))
     zero = np.zeros(1, dtype=np.float32)
-    qinfo = (_sample_f32(scale, rank), zero, "bipolar")
+    qinfo = (sample_f32(scale, rank), zero, "bipolar")
     dtype = IntType(1, False)
     if low.raw(node) is not None:
         spec = dict(kind="bipolar", bits=1, signed=True, narrow=False, rounding=Rounding.ROUND)
@@ -204,10 +204,10 @@ def _quantize_input(low: Lowering, node, spec: dict, scale, zero_point, dtype, c
     raw: RawInput = low.raw(node)
     rank = len(raw.shape) + 1
     name = low.new_tensor(raw.input_shape, dtype, code_min, code_max)
-    scale, zero_point = _sample_f32(scale, rank), _sample_f32(zero_point, rank)
+    scale, zero_point = sample_f32(scale, rank), sample_f32(zero_point, rank)
     if raw.ops:
         scale, zero_point = _input_layout(raw, scale), _input_layout(raw, zero_point)
-    low.input_spec = ir.InputSpec(tensor=name, scale=scale, zero_point=zero_point, **spec)
+    low.input_spec = ir.InputSpec(tensor=name, scale=scale, zero_point=zero_point, pre=raw.pre, **spec)
     for op_node, kind, arg, _ in raw.ops:
         cls, field = (ir.Reshape, "shape") if kind == "reshape" else (ir.Transpose, "perm")
         shape = arg if kind == "reshape" else tuple(low.tensors[name].shape[p] for p in arg)
@@ -231,7 +231,7 @@ def _reachable(codes: Chain, src: ir.Tensor) -> tuple[int, int]:
     return min(values), max(values)
 
 
-def _sample_f32(value, full_rank: int) -> np.ndarray:
+def sample_f32(value, full_rank: int) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float32)
     if arr.ndim == full_rank and full_rank > 0:
         arr = arr[0]

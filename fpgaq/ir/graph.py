@@ -145,6 +145,8 @@ class InputSpec:
     kind "quant": code = clip(round(x / scale + zero_point)); kind "bipolar": code = 1 if x >= 0 else 0
     (the value +1/-1 times scale); a 1-bit signed Quant is kind "quant" with bits 1: code = 1 if
     x / scale + zero_point >= 0 else 0, its value (2 code - 1 - zero_point) * scale.
+    `pre`: the model's elementwise preprocessing before its quantizer, ((op, float32 constant), ...) in the
+    model input's layout, applied first in float32 (fpgaq.host.PREPROCESS).
     """
 
     tensor: str
@@ -155,6 +157,7 @@ class InputSpec:
     signed: bool
     narrow: bool
     rounding: Rounding
+    pre: tuple = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,9 +15,10 @@ _NUMPY_ROUNDING = {r: host.ROUNDING[r.value] for r in Rounding}
 
 
 def quantize_input(spec: InputSpec, x: np.ndarray) -> np.ndarray:
-    """float32 input (batch first) -> int64 codes, exactly as the QONNX Quant op rounds them."""
+    """float32 input (batch first) -> int64 codes, exactly as the model's preprocessing and its QONNX Quant op
+    compute them."""
     return host.quantize(
-        x, spec.kind, spec.scale, spec.zero_point, spec.bits, spec.signed, spec.narrow, spec.rounding.value
+        x, spec.kind, spec.scale, spec.zero_point, spec.bits, spec.signed, spec.narrow, spec.rounding.value, spec.pre
     )
 
 

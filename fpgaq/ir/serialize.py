@@ -24,7 +24,8 @@ def _frac(arr) -> dict:
 
 
 def input_to_json(spec: InputSpec, shape) -> dict:
-    return {
+    """The input spec; "pre" (the model's preprocessing before its quantizer) only when there is some."""
+    out = {
         "shape": list(shape),
         "kind": spec.kind,
         "scale": _f32(spec.scale),
@@ -34,6 +35,9 @@ def input_to_json(spec: InputSpec, shape) -> dict:
         "narrow": spec.narrow,
         "rounding": spec.rounding.value,
     }
+    if spec.pre:
+        out["pre"] = [{"op": op, "constant": _f32(constant)} for op, constant in spec.pre]
+    return out
 
 
 def output_to_json(spec: OutputSpec) -> dict:

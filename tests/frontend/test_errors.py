@@ -86,7 +86,8 @@ def test_model_input_must_be_quantized(tmp_path):
     with pytest.raises(
         UnsupportedOpError,
         match=r"^MatMul node 'MatMul_0' reads the model input directly; the model "
-        r"input must be quantized \(Quant or BipolarQuant\) before any other op$",
+        r"input must be quantized \(Quant or BipolarQuant\) before any other op \(only shape ops and Mul, Add, "
+        r"Sub or Div by constants may come before the quantizer, which the host computes\)$",
     ):
         frontend.load(path)
 
@@ -111,8 +112,9 @@ def test_per_channel_input_scale_into_a_dot_product(tmp_path):
     path = qonnx_graph(tmp_path / "m.onnx", nodes, inits, [1, 2], [1, 3])
     with pytest.raises(
         UnsupportedOpError,
-        match=r"^MatMul node 'MatMul_0': the input has a per-channel scale; dot "
-        r"products need one scale$",
+        match=r"^MatMul node 'MatMul_0': the input has a per-channel scale \(from Quant node 'Quant_0'\); a dot "
+        r"product that mixes channels needs one scale: use a per-tensor activation scale "
+        r"\(scaling_per_output_channel=False\) on the quantizer before it$",
     ):
         frontend.load(path)
 

@@ -16,7 +16,6 @@ from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedP
 from onnx import TensorProto, helper, numpy_helper
 
 from fpgaq import frontend
-from fpgaq.errors import UnsupportedOpError
 from fpgaq.ir import graph as ir
 from fpgaq.ir.execute import execute, run
 from fpgaq.ir.hostio import quantize_input
@@ -216,16 +215,22 @@ def test_per_channel_quantizer_after_shape_ops_maps_back_to_the_input_layout(tmp
     np.testing.assert_array_equal(run(graph, x), expect)
 
 
-def test_float_preprocessing_of_the_input_is_still_refused(tmp_path):
+def test_float_preprocessing_of_the_input_is_folded_into_the_host_quantizer(tmp_path):
+    """Reshape, then Mul by a per-channel constant, constant - x, Div and Add, then Quant: the host computes the
+    same float32 ops in the model input's layout, so the codes equal QONNX's on every element."""
     quant = dict(domain=QDOMAIN, rounding_mode="ROUND", signed=1, narrow=0)
     nodes = [
         helper.make_node("Reshape", ["x", "shape"], ["r"]),
-        helper.make_node("Mul", ["r", "two"], ["m"]),
-        helper.make_node("Quant", ["m", "s", "zp", "b8"], ["y"], **quant),
+        helper.make_node("Mul", ["r", "gain"], ["m"]),
+        helper.make_node("Sub", ["one", "m"], ["d"]),
+        helper.make_node("Div", ["d", "three"], ["v"]),
+        helper.make_node("Add", ["v", "bias"], ["a"]),
+        helper.make_node("Quant", ["a", "s", "zp", "b8"], ["y"], **quant),
     ]
+    consts = {"gain": [[[0.3], [1.7]]], "one": 1.0, "three": 3.0, "bias": [0.1, -0.2], "s": 0.01, "zp": 0.0, "b8": 8.0}
     inits = [
         numpy_helper.from_array(np.array([1, 2, 2], dtype=np.int64), "shape"),
-        *(numpy_helper.from_array(np.float32(v), k) for k, v in {"two": 2.0, "s": 0.25, "zp": 0.0, "b8": 8.0}.items()),
+        *(numpy_helper.from_array(np.asarray(v, dtype=np.float32), k) for k, v in consts.items()),
     ]
     graph = helper.make_graph(
         nodes,
@@ -236,12 +241,12 @@ def test_float_preprocessing_of_the_input_is_still_refused(tmp_path):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QDOMAIN, 1)])
     onnx.save(model, str(tmp_path / "m.onnx"))
-    with pytest.raises(
-        UnsupportedOpError,
-        match=r"^Mul node 'Mul_0' reads the model input directly; the model input must be quantized "
-        r"\(Quant or BipolarQuant\) before any other op$",
-    ):
-        frontend.load(tmp_path / "m.onnx")
+    lowered = frontend.load(tmp_path / "m.onnx")
+    assert [op for op, _ in lowered.input.pre] == ["mul", "rsub", "div", "add"]
+    assert lowered.input.pre[0][1].shape == (4,), "the per-channel constant, moved to the input's layout"
+    x = inputs((4,), n=512)
+    expect = reference.execute(reference.original_model(tmp_path / "m.onnx"), x)
+    np.testing.assert_array_equal(run(lowered, x), expect)
 
 
 def test_csim_equals_golden_with_a_permuted_input(raw_exported, tmp_path):
