@@ -62,14 +62,14 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<
         Vec<TO, PE> result;
         for (int p = 0; p < PE; p++) {
 #pragma HLS UNROLL
-            TS tile = 0;
+            typename Sum<TS>::type tile = 0;  // TS, or in a native C-simulation 64 bits stored into TS once
             FPGAQ_SHADOW(long long tile_exact = 0;)
             for (int s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                 const TI xs = x.v[C::dw ? s * PE + p : s];  // a depthwise lane reads only its own channel
                 const typename C::weight_t ws = w[fold][p * SIMD + s];
                 if (C::bipolar) {
-                    tile += ws ? TS(xs) : TS(-TS(xs));  // a +-1 weight of one bit: the input or its negation
+                    tile += bipolar_term<TS>(ws, xs);  // a +-1 weight of one bit: the input or its negation
                 } else {
                     tile += ws * xs;
                 }
@@ -77,11 +77,11 @@ void mvu_body(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<
                 FPGAQ_CHECK(tile, tile_exact, C::id, f * PE + p);
             }
             TA sum = (sf == 0) ? TA(bias[p][f]) : acc[p];
-            sum += tile;
+            sum += TS(tile);
             FPGAQ_SHADOW(acc_exact[p] = (sf == 0 ? (long long)bias[p][f] : acc_exact[p]) + tile_exact;)
             FPGAQ_CHECK(sum, acc_exact[p], C::id, f * PE + p);
             acc[p] = sum;
-            result.v[p] = act(sum, p, f);
+            if (sf == SF - 1) result.v[p] = act(sum, p, f);  // the neuron fold's last tile: its output
         }
         if (sf == SF - 1) out.write(result);
         fold = fold + 1 == FOLDS ? 0 : fold + 1;

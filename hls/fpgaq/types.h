@@ -70,6 +70,35 @@ template <int W>
 using uint_t = ap_uint<W>;
 #endif
 
+// The running sum of a tile of SIMD products, of declared type T. Wrapping to W bits is reduction modulo 2^W, so a
+// sum wrapped once at the end equals the sum wrapped at every addition: a native C-simulation keeps the running
+// sum in 64 bits and stores it into T once (Sum<T>::type is long long), unless every partial sum is checked
+// against T (FPGAQ_CHECK_OVERFLOW). In synthesis and with ap_int it is T itself.
+template <typename T>
+struct Sum {
+    typedef T type;
+};
+// +x or -x by a one-bit bipolar weight (1: +1, 0: -1), as a value of T: a multiplexer in hardware.
+template <typename T, typename X>
+inline T bipolar_term(bool w, const X& x) {
+#pragma HLS INLINE
+    return w ? T(x) : T(-T(x));
+}
+#if defined(FPGAQ_NATIVE) && !defined(__SYNTHESIS__)
+#ifndef FPGAQ_CHECK_OVERFLOW
+template <int W, bool S>
+struct Sum<Native<W, S> > {
+    typedef long long type;
+};
+#endif
+// Without a branch (random weights defeat a branch predictor): (x XOR m) - m with m = 0 or -1 is x or -x.
+template <typename T, int W, bool S>
+inline long long bipolar_term(bool w, const Native<W, S>& x) {
+    const long long m = -(long long)!w;
+    return (x.to_int64() ^ m) - m;
+}
+#endif
+
 // The wider type that holds both T and its negation (a threshold compares sign * x).
 template <typename T>
 struct Negatable {

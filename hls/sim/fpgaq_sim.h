@@ -26,6 +26,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -137,10 +138,21 @@ inline State& state() {
     return s;
 }
 
+// How many timed runs are in progress in this library, on any thread. Zero in a plain C-simulation, which then
+// never touches the per-thread state (a thread-local lookup per stream access and loop iteration).
+inline std::atomic<int>& timed_runs() {
+    static std::atomic<int> n(0);
+    return n;
+}
+
+// Whether the calling thread runs a timed simulation.
+inline bool timed() { return timed_runs().load(std::memory_order_relaxed) != 0 && state().timed; }
+
 struct Abort {};  // thrown in every blocked process once a deadlock is found
 
 // One iteration of a pipelined loop at initiation interval n.
 inline void tick(long long n) {
+    if (timed_runs().load(std::memory_order_relaxed) == 0) return;
     Proc* p = state().running;
     if (p) {
         p->clock += n;
@@ -163,15 +175,15 @@ struct Fifo {
     Proc* writer = nullptr;  // blocked on this FIFO, waiting for a slot
 
     explicit Fifo(const char* n) : name(n ? n : "") {
+        if (!timed()) return;
         State& st = state();
-        if (!st.timed) return;
         auto it = st.depths.find(name);
         depth = it == st.depths.end() ? 2 : it->second;  // Vitis's default depth
         st.fifos.push_back(this);
     }
     ~Fifo() {
+        if (!timed()) return;
         State& st = state();
-        if (!st.timed) return;
         for (size_t i = 0; i < st.fifos.size(); i++) {
             if (st.fifos[i] == this) {
                 st.fifos.erase(st.fifos.begin() + i);
@@ -349,7 +361,7 @@ inline void schedule() {
 // A dataflow process of the generated top: a coroutine of the timed simulation, or run now (plain C-simulation).
 template <typename F>
 void process(const char* name, F body) {
-    if (state().timed) {
+    if (timed()) {
         start(name, std::function<void()>(body), true);
     } else {
         body();
@@ -359,8 +371,8 @@ void process(const char* name, F body) {
 // The end of a dataflow region: every process (the source, the kernels, the sink) runs to its end or to a
 // deadlock, and the FIFOs' statistics are kept (they are local to the region).
 inline void join() {
+    if (!timed()) return;
     State& st = state();
-    if (!st.timed) return;
     schedule();
     for (Fifo* f : st.fifos) {
         if (!f->boundary) st.fifo_stats.push_back(f->stats());

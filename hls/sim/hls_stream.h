@@ -16,8 +16,7 @@ class stream : public fpgaq::sim::Fifo {
     explicit stream(const char* name) : Fifo(name) {}
 
     void write(const T& value) {
-        fpgaq::sim::State& st = fpgaq::sim::state();
-        if (!st.timed) {
+        if (!fpgaq::sim::timed()) {
             data_.push_back(value);
             return;
         }
@@ -26,10 +25,9 @@ class stream : public fpgaq::sim::Fifo {
     }
 
     T read() {
-        fpgaq::sim::State& st = fpgaq::sim::state();
-        if (!st.timed) {
+        if (!fpgaq::sim::timed()) {
             if (data_.empty()) {  // a kernel bug: counted, and the caller sees missing or extra words
-                st.faults++;
+                fpgaq::sim::state().faults++;
                 return T();
             }
             T value = data_.front();

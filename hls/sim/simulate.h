@@ -71,6 +71,7 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
         while (lines >> name >> depth) st.depths[name] = depth;
         st.frames = frames;
         st.timed = true;
+        timed_runs()++;
     }
     std::vector<long long> started(frames, -1), done(frames, -1);
     std::vector<FifoStats> boundary;
@@ -119,6 +120,7 @@ int simulate(void (*top)(hls::stream<InW>&, hls::stream<OutW>&), const unsigned 
         boundary.push_back(sin.stats());
         boundary.push_back(sout.stats());
         st.timed = false;
+        timed_runs()--;
     }
     std::ostringstream os;
     os << "{\"deadlock\": " << (st.deadlock ? "true" : "false") << ", \"frames\": " << frames

@@ -2,7 +2,8 @@
 
 The C-simulation library (csim.py) is compiled with fpgaq's own hls_stream.h (hls/sim): untimed it is Vitis
 csim's unbounded queue; in a timed run (fpgaq_simulate in bridge.cpp) every kernel of the top is a coroutine
-(all on the calling thread) over FIFOs bounded at given depths, with a clock per kernel (hls/sim/fpgaq_sim.h says how time is kept).
+(all on the calling thread) over FIFOs bounded at given depths, with a clock per kernel (hls/sim/fpgaq_sim.h
+says how time is kept).
 One library serves both, so sizing the FIFOs never recompiles anything.
 
 FIFO sizing (fpgaq build): small depths that keep the design's full throughput without deadlock.
