@@ -38,7 +38,7 @@ class Native {
     Native(int x) : v_(wrap(x)) {}
     Native(unsigned x) : v_(wrap((long long)x)) {}
     Native(long x) : v_(wrap((long long)x)) {}
-    Native(bool x) : v_(x) {}
+    Native(bool x) : v_(wrap(x)) {}
     Native(signed char x) : v_(wrap(x)) {}
     Native(unsigned char x) : v_(wrap(x)) {}
     Native(short x) : v_(wrap(x)) {}
