@@ -169,11 +169,18 @@ def inspect(model: str) -> None:
     default="auto",
     show_default=True,
     help="UltraScale+ boards: weights in UltraRAM, written by the host at run time (auto: only where block RAM "
-    "would pass 85%).",
+    "would pass --max-utilization).",
+)
+@click.option(
+    "--max-utilization",
+    default=None,
+    metavar="PCT",
+    help="The share of each resource (LUT, FF, BRAM18, DSP, URAM) the folding search and the UltraRAM placement "
+    "may use, in percent, compared exactly (default: 85).",
 )
 @_user_errors
 def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, target_fps, fifo_depth,
-          backend, weight_memory) -> None:  # fmt: skip
+          backend, weight_memory, max_utilization) -> None:  # fmt: skip
     """Generate the HLS project (or Verilog) for MODEL, compile its simulation, estimate it and write
     report.json/.html."""
     from fpgaq.pipeline import build as run_build
@@ -193,6 +200,7 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
         fifo_depth=fifo_depth,
         backend=backend,
         weight_memory=weight_memory,
+        max_utilization=max_utilization,
     )
     board = report["board"]
     title = terminal(f"{report['model']} for {board['name']} ({board['part']}, {board['clock_ns']:g} ns)")
@@ -203,8 +211,11 @@ def build(model, board, out_dir, clock_ns, folding_file, force, check_overflow, 
     checked = "; C-simulation instrumented for overflow" if report["check_overflow"] else ""
     console.print(accumulator_summary(report["totals"]) + checked)
     console.print(estimate_summary(report["totals"]))
+    search = report["folding_search"]
     if target_fps is None:
         console.print("folding: default (PE <= 4, SIMD <= 8); --target-fps N or max searches one for the board")
+    elif search and search.get("kept_default"):
+        console.print("folding: default, kept by the search: its own result was costlier (see the warning)")
     cached = " (cached)" if report.compiled["cached"] else ""
     out = terminal(out_dir)
     if backend == "rtl":

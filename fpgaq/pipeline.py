@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import onnx
@@ -34,6 +35,7 @@ from fpgaq.backends import get_backend
 from fpgaq.boards import Board, load_board
 from fpgaq.errors import BoardError, FpgaqError
 from fpgaq.estimate import estimate_plan
+from fpgaq.estimate.fit import DEFAULT_MAX_UTILIZATION, fit_section, parse_utilization
 from fpgaq.estimate.placement import PlacementError, check_weight_memory, place_weights
 from fpgaq.estimate.search import check_fits, search_folding
 from fpgaq.frontend.reader import load_external_data
@@ -130,11 +132,14 @@ class Target:
     backend: str = "hls"
     warnings: tuple = ()
     weight_memory: str = "auto"  # where weights go on a board with UltraRAM (fpgaq.estimate.placement)
+    max_utilization: Fraction = DEFAULT_MAX_UTILIZATION  # the folding search's and placement's limit per resource
 
     @staticmethod
-    def of(board: str, clock_ns: float | None = None, backend: str = "hls", weight_memory: str = "auto") -> Target:
-        """A board by name, a clock period (default: the board's), a backend and a weight placement, each
-        checked."""
+    def of(board: str, clock_ns: float | None = None, backend: str = "hls", weight_memory: str = "auto",
+           max_utilization=None) -> Target:  # fmt: skip
+        """A board by name, a clock period (default: the board's), a backend, a weight placement and the search's
+        limit per resource (a percentage, default 85), each checked."""
+        limit = DEFAULT_MAX_UTILIZATION if max_utilization is None else parse_utilization(max_utilization)
         get_backend(backend)
         board_info = load_board(board)
         if backend == "hls" and not board_info.is_xilinx:
@@ -146,7 +151,7 @@ class Target:
             if weight_memory == "uram":
                 raise PlacementError(f"--weight-memory uram needs --backend hls, not {backend}")
             weight_memory = "bram"
-        return Target(board_info, clock, backend, tuple(warnings), weight_memory)
+        return Target(board_info, clock, backend, tuple(warnings), weight_memory, limit)
 
     def warn(self, *messages: str) -> Target:
         return dataclasses.replace(self, warnings=self.warnings + tuple(messages))
@@ -167,16 +172,21 @@ def fold(graph: ir.Graph, target: Target, folding: dict | None = None, target_fp
         return Folding(resolve_folding(graph, folding))
     with progress.step("searching the folding"):
         fps = None if target_fps == "max" else float(target_fps)
-        result = search_folding(graph, target.board, target.clock_ns, fps, folding,
-                                weight_memory=target.weight_memory)  # fmt: skip
-    return Folding(result.folding, {"target_fps": target_fps, "target_cycles": result.target_cycles})
+        result = search_folding(graph, target.board, target.clock_ns, fps, folding, target.max_utilization,
+                                target.weight_memory)  # fmt: skip
+    search = {"target_fps": target_fps, "target_cycles": result.target_cycles}
+    if target.max_utilization != DEFAULT_MAX_UTILIZATION:
+        search["max_utilization_percent"] = float(target.max_utilization * 100)
+    if result.note is not None:  # the search's own folding was costlier than the default
+        search.update(kept_default=True, note=result.note)
+    return Folding(result.folding, search)
 
 
 def plan(graph: ir.Graph, folding: Folding, target: Target | None = None) -> Plan:
     """The kernel plan of the graph at this folding; with a target, its weights placed for the board
     (fpgaq.estimate.placement)."""
     plan_ = make_plan(graph, folding.layers)
-    return plan_ if target is None else place_weights(plan_, target.board, target.weight_memory)
+    return plan_ if target is None else place_weights(plan_, target.board, target.weight_memory, target.max_utilization)
 
 
 def estimate(plan_: Plan, target: Target) -> dict:
@@ -263,6 +273,7 @@ def report(graph: ir.Graph, folding: Folding, plan_: Plan, target: Target, model
         check_overflow=check_overflow,
         folding_search=folding.search,
         warnings=list(target.warnings),
+        fit=fit_section(cost["totals"], board),
     )
 
 
@@ -282,6 +293,7 @@ def build(
     backend: str = "hls",
     fifo_depth: int | None = None,
     weight_memory: str = "auto",
+    max_utilization=None,
 ) -> Report:
     """Every stage into the folder `out`; returns the report (also written to DIR/report.json).
 
@@ -290,6 +302,11 @@ def build(
 
     weight_memory: "auto", "bram" or "uram" (fpgaq.estimate.placement): where weights go on a board with
     UltraRAM; UltraRAM weights are written by the host at run time.
+
+    max_utilization: the percentage of each resource the folding search and the placement may use (default 85),
+    compared exactly (fpgaq.estimate.fit). A build whose estimate exceeds the board still completes when a
+    slower folding would fit, with a warning naming each resource over and report.json's `fit` saying so; when
+    not even PE = SIMD = 1 fits it is refused before anything is compiled (check_fits).
 
     fifo_depth forces every stream FIFO to that depth (experiments); None sizes each with the timed dataflow
     simulation (fpgaq.backends.hls.timed): the smallest depth that keeps full throughput without deadlock.
@@ -300,7 +317,8 @@ def build(
     DIR is replaced only where fpgaq wrote it before (fpgaq.outdir); the model is read before anything there
     changes, so DIR/model.onnx itself can be rebuilt.
     """
-    target = Target.of(board, clock_ns, backend, weight_memory)  # a bad board, clock or mode before reading the model
+    # a bad board, clock, mode or limit before reading the model
+    target = Target.of(board, clock_ns, backend, weight_memory, max_utilization)
     model = Path(model)
     graph = load(model)
     return build_graph(graph, target, out, model.name, folding=folding, force=force, check_overflow=check_overflow,
@@ -326,6 +344,8 @@ def build_graph(
         raise FpgaqError(f"--fifo-depth must be an integer from 2 to {MAX_FIFO_DEPTH}, not {fifo_depth!r}")
     check_size(graph)
     folded = fold(graph, target, folding, target_fps)
+    if folded.search and folded.search.get("note"):  # the search's folding was costlier than the default
+        target = target.warn(folded.search["note"])
     plan_ = plan(graph, folded, target)
     return build_plan(graph, folded, plan_, target, out, model_name, force=force, check_overflow=check_overflow,
                       model_file=model_file, fifo_depth=fifo_depth)  # fmt: skip

@@ -11,8 +11,10 @@ fits is found by bisection over the cycle counts the candidates can take.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -20,7 +22,8 @@ from fpgaq.boards import Board
 from fpgaq.errors import FpgaqError
 from fpgaq.estimate import models
 from fpgaq.estimate.costs import kernel_cost
-from fpgaq.estimate.placement import MAX_UTILIZATION, place_weights
+from fpgaq.estimate.fit import DEFAULT_MAX_UTILIZATION, format_limit, percent, within
+from fpgaq.estimate.placement import place_weights
 from fpgaq.estimate.plan_costs import RESOURCES, estimate_plan
 from fpgaq.ir import graph as ir
 from fpgaq.plan import widths
@@ -30,6 +33,8 @@ from fpgaq.plan.layout import divisors
 from fpgaq.plan.planner import layer_kernels, make_plan, output_kernels, window_kernels
 
 __all__ = ["MAX_UTILIZATION", "FoldingSearchError", "SearchResult", "check_fits", "search_folding"]
+
+MAX_UTILIZATION = DEFAULT_MAX_UTILIZATION  # the search's limit per resource unless --max-utilization sets one
 
 
 class FoldingSearchError(FpgaqError):
@@ -52,6 +57,7 @@ class SearchResult:
     plan: object
     estimate: dict
     target_cycles: int | None
+    note: str | None = None  # why the default folding was kept instead of the search's
 
 
 def _slowest(kernels, layer: str) -> tuple[int, str]:
@@ -71,11 +77,13 @@ class _Layers:
     """What the search needs of each dot-product layer: the kernels the planner builds for a candidate folding
     (fpgaq.plan.planner.layer_kernels) and the kernels downstream whose speed depends on it."""
 
-    def __init__(self, graph: ir.Graph, board: Board, max_utilization: float, weight_memory: str = "auto"):
+    def __init__(self, graph: ir.Graph, board: Board, max_utilization, weight_memory: str = "auto"):
         self.graph = graph
         self.board = board
         self.weight_memory = weight_memory
-        self.limit = {r: getattr(board, r) * max_utilization for r in RESOURCES}
+        self.max_utilization = Fraction(max_utilization)
+        self.limit = {r: getattr(board, r) * self.max_utilization for r in RESOURCES}  # exact: fits or not
+        self.weights = {r: float(self.limit[r]) for r in RESOURCES}  # the score's: which candidate is cheaper
         self.partial: dict = {}
         self.nodes = [n for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)]
         self.fused = widths.fusable(graph)
@@ -160,7 +168,7 @@ class _Layers:
         return cycles
 
     def score(self, cost: models.Cost) -> float | None:
-        return resource_score(cost.asdict(), self.limit)
+        return resource_score(cost.asdict(), self.weights)
 
     def cheapest(self, cycles_max: int) -> tuple[dict | None, object]:
         """(the cheapest folding with every dot-product layer within cycles_max, None) or (None, the first layer
@@ -196,9 +204,11 @@ def resource_score(used: dict, limit: dict) -> float | None:
     return total
 
 
-def _evaluate(layers: _Layers, folding: dict, overrides: dict | None, clock_ns: float):
+def _evaluate(layers: _Layers, folding: dict | None, overrides: dict | None, clock_ns: float):
+    """(folding, plan, estimate) of `folding` (None: the default) with the user's overrides."""
     fold = resolve_folding(layers.graph, overrides, base=folding)
-    plan = place_weights(make_plan(layers.graph, fold, layers.fused), layers.board, layers.weight_memory)
+    plan = place_weights(make_plan(layers.graph, fold, layers.fused), layers.board, layers.weight_memory,
+                         layers.max_utilization)  # fmt: skip
     return fold, plan, estimate_plan(plan, layers.board, clock_ns)
 
 
@@ -234,20 +244,23 @@ def _fastest_fitting(layers: _Layers, overrides, clock_ns) -> SearchResult | Non
     return best
 
 
-def _describe(estimate: dict, limit: dict, board: Board, resources: list[str]) -> str:
+def _describe(estimate: dict, board: Board, resources: list[str], limit=Fraction(1)) -> str:
+    """'BRAM18 533 of 624 (85.4%)' per resource, the percentage with the digits it needs to read on the right side
+    of `limit` (fpgaq.estimate.fit.percent)."""
     parts = []
     for r in resources:
         used, capacity = estimate["totals"][r], getattr(board, r)
-        parts.append(f"{r.upper()} {used:,} of {capacity:,} ({used / capacity:.0%})" if capacity else f"{used:,} {r}")
+        parts.append(f"{r.upper()} {used:,} of {capacity:,} ({percent(used, capacity, limit)})" if capacity
+                     else f"{used:,} {r}")  # fmt: skip
     return ", ".join(parts)
 
 
-def largest_needs(estimate: dict, board: Board, resources: list[str]) -> str:
+def largest_needs(estimate: dict, board: Board, resources: list[str], limit=Fraction(1)) -> str:
     """Each resource's total against the board and the kernel that needs the most of it."""
     parts = []
     for r in resources:
         top = max(estimate["kernels"], key=lambda row: row[r])
-        parts.append(f"{_describe(estimate, {}, board, [r])}, the most for {top['kernel']} of {top['layer']!r} "
+        parts.append(f"{_describe(estimate, board, [r], limit)}, the most for {top['kernel']} of {top['layer']!r} "
                      f"({top[r]:,})")  # fmt: skip
     return "; ".join(parts)
 
@@ -258,12 +271,12 @@ def check_fits(
     """None when the estimate fits the board; a warning when it does not but the slowest folding (PE = SIMD = 1
     everywhere) would; FoldingSearchError when not even that fits, naming each resource, its need against the
     board's capacity and the kernel that needs the most."""
-    over = [r for r in RESOURCES if estimate["totals"][r] > getattr(board, r)]
+    over = [r for r in RESOURCES if not within(estimate["totals"][r], getattr(board, r))]
     if not over:
         return None
     slowest = {n.name: (1, 1) for n in graph.nodes if isinstance(n, ir.DOT_PRODUCT_OPS)}
     floor = estimate_plan(place_weights(make_plan(graph, slowest), board, weight_memory), board, clock_ns)
-    never = [r for r in RESOURCES if floor["totals"][r] > getattr(board, r)]
+    never = [r for r in RESOURCES if not within(floor["totals"][r], getattr(board, r))]
     if never:
         raise FoldingSearchError(
             f"the design does not fit {board.name} even at the slowest folding (PE = SIMD = 1): "
@@ -273,35 +286,111 @@ def check_fits(
             "a slower folding fits (--target-fps max finds the fastest that does)")  # fmt: skip
 
 
+def _excess(estimate: dict, layers: _Layers) -> Fraction:
+    """The most any resource needs as a fraction of what the search allows (above 1: over the limit)."""
+    worst = Fraction(0)
+    for r in RESOURCES:
+        used = estimate["totals"][r]
+        if used:
+            worst = max(worst, used / layers.limit[r] if layers.limit[r] else Fraction(10**18))
+    return worst
+
+
+def _fits(result: SearchResult, layers: _Layers) -> bool:
+    return not _overused(result.estimate, layers.limit)
+
+
+def _costlier(result: SearchResult, default: SearchResult, layers: _Layers, cycles: int | None) -> bool:
+    """Whether the search's result is costlier than the default folding: the default fits the search's limit and
+    reaches the target (without one: at least the result's frame rate), and the result either does not fit or
+    weighs more in the sum the search minimises (resource_score) at no higher frame rate."""
+    ii, ours = default.estimate["totals"]["cycles_per_frame"], result.estimate["totals"]["cycles_per_frame"]
+    if not _fits(default, layers) or ii > (ours if cycles is None else cycles):
+        return False
+    if not _fits(result, layers):
+        return True
+    if cycles is None and ii != ours:  # the fastest that fits: the faster of the two
+        return ii < ours
+    return resource_score(default.estimate["totals"], layers.weights) < resource_score(
+        result.estimate["totals"], layers.weights
+    )
+
+
+def _used(result: SearchResult) -> list[str]:
+    return [r for r in RESOURCES if result.estimate["totals"][r]]
+
+
+def _kept(default: SearchResult, layers: _Layers, why: str) -> SearchResult:
+    t = default.estimate["totals"]
+    return dataclasses.replace(default, note=(
+        f"kept the default folding ({t['fps']:,.0f} FPS, within {format_limit(layers.max_utilization)} of "
+        f"{layers.board.name}): {why}"))  # fmt: skip
+
+
 def search_folding(
     graph: ir.Graph,
     board: Board,
     clock_ns: float,
     target_fps: float | None = None,
     overrides: dict | None = None,
-    max_utilization: float = MAX_UTILIZATION,
+    max_utilization=MAX_UTILIZATION,
     weight_memory: str = "auto",
 ) -> SearchResult:
-    """The cheapest folding reaching target_fps on the board (None: the fastest folding that fits).
+    """The cheapest folding reaching target_fps on the board (None: the fastest folding that fits), each resource
+    within max_utilization of the board (a fraction, compared exactly); never costlier than the default folding
+    (with the same overrides), which it returns instead, saying why in the result's note.
 
     Raises FoldingSearchError naming the resource that runs out, or the kernel that no folding can speed up,
     with the best frame rate that fits.
     """
     layers = _Layers(graph, board, max_utilization, weight_memory)
+    cycles = None
+    if target_fps is not None:
+        if not target_fps > 0:
+            raise FoldingSearchError(f"target FPS must be positive, not {target_fps!r}")
+        cycles = math.floor(1e9 / clock_ns / target_fps)
+    fold, plan, est = _evaluate(layers, None, overrides, clock_ns)
+    default = SearchResult(fold, plan, est, cycles)
+    try:
+        result = _search(layers, clock_ns, target_fps, overrides, default)
+    except FoldingSearchError as exc:
+        if cycles is None or cycles < 1 or not _fits(default, layers):
+            raise
+        if est["totals"]["cycles_per_frame"] > cycles:
+            raise
+        return _kept(default, layers, f"the search found no cheaper folding for {target_fps:,.0f} FPS ({exc})")
+    if result is default:
+        return _kept(default, layers, "the search found no folding within the limit")
+    if _costlier(result, default, layers, cycles):
+        t = result.estimate["totals"]
+        return _kept(
+            default,
+            layers,
+            f"the search's folding ({t['fps']:,.0f} FPS, "
+            f"{_describe(result.estimate, board, _used(result), layers.max_utilization)}) is costlier",
+        )
+    return result
+
+
+def _search(layers: _Layers, clock_ns: float, target_fps, overrides, default: SearchResult) -> SearchResult:
+    board, limit = layers.board, format_limit(layers.max_utilization)
     clock_hz = 1e9 / clock_ns
     best = _fastest_fitting(layers, overrides, clock_ns)
+    if best is None and _fits(default, layers):
+        best = default  # the bisection found none within the limit, but the default is: search_folding says so
     if best is None:
         fold, _, est = _evaluate(layers, layers.cheapest(10**18)[0] or {}, overrides, clock_ns)
+        where = "even fully folded"
+        if _excess(default.estimate, layers) < _excess(est, layers):  # name the folding that needs the least
+            est, where = default.estimate, "at the default folding, which needs less than the most folded"
         raise FoldingSearchError(
-            f"the design does not fit {board.name} even fully folded: "
-            f"{largest_needs(est, board, _overused(est, layers.limit))} "
-            f"(the search keeps each resource within {max_utilization:.0%} of the board)"
+            f"the design does not fit {board.name} {where}: "
+            f"{largest_needs(est, board, _overused(est, layers.limit), layers.max_utilization)} "
+            f"(the search keeps each resource within {limit} of the board)"
         )
     best_fps = best.estimate["totals"]["fps"]
     if target_fps is None:
         return best
-    if not target_fps > 0:
-        raise FoldingSearchError(f"target FPS must be positive, not {target_fps!r}")
     cycles = math.floor(clock_hz / target_fps)
     if cycles < 1:
         raise FoldingSearchError(
@@ -321,8 +410,8 @@ def search_folding(
     if over:
         raise FoldingSearchError(
             f"{target_fps:,.0f} FPS does not fit {board.name}: it needs "
-            f"{_describe(est, layers.limit, board, over)} (the search keeps each resource within "
-            f"{max_utilization:.0%}); the fastest folding that fits reaches {best_fps:,.0f} FPS"
+            f"{_describe(est, board, over, layers.max_utilization)} (the search keeps each resource within "
+            f"{limit}); the fastest folding that fits reaches {best_fps:,.0f} FPS"
         )
     ii = est["totals"]["cycles_per_frame"]
     if ii > cycles:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from fpgaq import __version__
+from fpgaq.estimate.fit import format_limit, percent
 from fpgaq.report.svg import Series, bar_chart
 from fpgaq.resources import data_dir
 
@@ -29,6 +32,8 @@ def _accumulator_chart(report: dict) -> str | None:
 
 def _resource_chart(report: dict) -> str:
     t = report["totals"]
+    search = report.get("folding_search") or {}
+    limit = Fraction(str(search.get("max_utilization_percent", 85))) / 100  # the search's limit, else its default
     names = [r for r in RESOURCE_NAMES if t["capacity"][r]]
     return bar_chart(
         f"Estimated resources on {report['board']['name']} (% of the device)",
@@ -36,7 +41,7 @@ def _resource_chart(report: dict) -> str:
         [Series("used", [100.0 * t[r] / t["capacity"][r] for r in names], "#1f77b4")],
         unit="%",
         highlight={i for i, r in enumerate(names) if t[r] > t["capacity"][r]},
-        lines=[(85.0, "85%"), (100.0, "100%")],
+        lines=[(float(limit * 100), format_limit(limit)), (100.0, "100%")],
     )
 
 
@@ -59,6 +64,7 @@ def render_html(report: dict) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["percent"] = percent
     charts = [c for c in (_accumulator_chart(report), _resource_chart(report), _cycles_chart(report)) if c]
     return env.get_template("report.html.j2").render(
         report=report, charts=charts, resources=RESOURCE_NAMES, version=__version__

@@ -32,6 +32,7 @@ class Report:
     check_overflow: bool = False
     folding_search: dict | None = None  # target_fps and target_cycles when --target-fps chose the folding
     warnings: list = field(default_factory=list)
+    fit: dict | None = None  # fits (every resource within the board), over: resource, used, available, percent
     fifos: dict | None = None  # FIFO depths: how they were chosen (sized by the timed simulation, or forced)
     simulation: dict | None = None  # what `fpgaq simulate` measured (cycles, latency, per-kernel and per-FIFO)
     csim: dict | None = None  # accuracy recorded by `fpgaq csim --labels`

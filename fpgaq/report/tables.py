@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from fpgaq.estimate.fit import percent
+
 
 def _shape(key):
     return lambda r: "x".join(map(str, r[key]))
@@ -87,7 +89,7 @@ def estimate_summary(totals: dict) -> str:
     parts = []
     for key, name in (("lut", "LUT"), ("ff", "FF"), ("bram18", "BRAM18"), ("dsp", "DSP")):
         cap = totals["capacity"][key]
-        share = f" ({totals[key] / cap:.0%})" if cap else ""
+        share = f" ({percent(totals[key], cap)})" if cap else ""
         parts.append(f"{name} {totals[key]:,}/{cap:,}{share}")
     b = totals["bottleneck"]
     return (
