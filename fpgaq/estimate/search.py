@@ -300,20 +300,21 @@ def _fits(result: SearchResult, layers: _Layers) -> bool:
     return not _overused(result.estimate, layers.limit)
 
 
-def _costlier(result: SearchResult, default: SearchResult, layers: _Layers, cycles: int | None) -> bool:
-    """Whether the search's result is costlier than the default folding: the default fits the search's limit and
-    reaches the target (without one: at least the result's frame rate), and the result either does not fit or
-    weighs more in the sum the search minimises (resource_score) at no higher frame rate."""
+def _costlier(result: SearchResult, default: SearchResult, layers: _Layers, cycles: int | None) -> str | None:
+    """How the search's result is costlier than the default folding, or None when it is not. It is when the
+    default fits the search's limit and reaches the target (without one: the result's frame rate), and the result
+    does not fit, or (without a target) is slower, or weighs more in the sum the search minimises."""
     ii, ours = default.estimate["totals"]["cycles_per_frame"], result.estimate["totals"]["cycles_per_frame"]
     if not _fits(default, layers) or ii > (ours if cycles is None else cycles):
-        return False
+        return None
     if not _fits(result, layers):
-        return True
+        return f"does not fit within {format_limit(layers.max_utilization)}"
     if cycles is None and ii != ours:  # the fastest that fits: the faster of the two
-        return ii < ours
-    return resource_score(default.estimate["totals"], layers.weights) < resource_score(
-        result.estimate["totals"], layers.weights
-    )
+        return "is slower" if ii < ours else None
+    score = [resource_score(x.estimate["totals"], layers.weights) for x in (default, result)]
+    if score[0] < score[1]:
+        return f"needs more (a sum of resource fractions of {score[1]:.3f} against {score[0]:.3f})"
+    return None
 
 
 def _used(result: SearchResult) -> list[str]:
@@ -361,14 +362,11 @@ def search_folding(
         return _kept(default, layers, f"the search found no cheaper folding for {target_fps:,.0f} FPS ({exc})")
     if result is default:
         return _kept(default, layers, "the search found no folding within the limit")
-    if _costlier(result, default, layers, cycles):
+    how = _costlier(result, default, layers, cycles)
+    if how is not None:
         t = result.estimate["totals"]
-        return _kept(
-            default,
-            layers,
-            f"the search's folding ({t['fps']:,.0f} FPS, "
-            f"{_describe(result.estimate, board, _used(result), layers.max_utilization)}) is costlier",
-        )
+        used = _describe(result.estimate, board, _used(result), layers.max_utilization)
+        return _kept(default, layers, f"the search's folding ({t['fps']:,.0f} FPS, {used}) {how}")
     return result
 
 

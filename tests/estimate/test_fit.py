@@ -257,7 +257,7 @@ def test_a_costlier_search_result_gives_way_to_the_default(cnv, monkeypatch):
     result = search_folding(cnv, BOARD, 10.0)
     assert result.folding == pipeline.resolve_folding(cnv, None)
     assert result.note.startswith("kept the default folding (")
-    assert "within 85% of pynq-z2): the search's folding (" in result.note and result.note.endswith("is costlier")
+    assert "within 85% of pynq-z2): the search's folding (" in result.note and result.note.endswith(") is slower")
 
 
 def test_when_nothing_fits_the_error_quotes_the_folding_that_needs_least(cnv):
@@ -269,3 +269,20 @@ def test_when_nothing_fits_the_error_quotes_the_folding_that_needs_least(cnv):
     quoted = int(re.search(r"LUT ([\d,]+) of 1,500", message).group(1).replace(",", ""))
     assert quoted <= default
     assert message.endswith("(the search keeps each resource within 85% of the board)")
+
+
+def test_a_target_is_met_by_the_default_when_the_search_would_spend_more(cnv, monkeypatch):
+    """With a target both reach, the one that weighs less in the search's sum wins: a search result unrolled as
+    far as it goes (patched in) gives way to the default folding."""
+    from fpgaq.plan.folding import fold_limits
+
+    def unrolled(layers, clock_ns, target_fps, overrides, default):
+        folding = {n.name: fold_limits(n) for n in layers.nodes}
+        fold, plan, est = search_module._evaluate(layers, folding, overrides, clock_ns)
+        return search_module.SearchResult(fold, plan, est, default.target_cycles)
+
+    monkeypatch.setattr(search_module, "_search", unrolled)
+    result = search_folding(cnv, BOARD, 10.0, 1000.0)
+    assert result.folding == pipeline.resolve_folding(cnv, None)
+    assert re.search(r"\) (needs more \(a sum of resource fractions of [\d.]+ against [\d.]+\)|does not fit within "
+                     r"85%)$", result.note), result.note  # fmt: skip
