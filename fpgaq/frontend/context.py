@@ -207,7 +207,8 @@ class Lowering:
             raise UnsupportedOpError(
                 f"{where(node)} reads the model input directly; the model input must be "
                 "quantized (Quant or BipolarQuant) before any other op (only shape ops and Mul, Add, Sub or Div "
-                "by constants may come before the quantizer, which the host computes)"
+                "by constants may come before the quantizer, which the host computes): put a quantizer such as "
+                "brevitas.nn.QuantIdentity before the first layer"
             )
         raise UnsupportedOpError(f"{where(node)}: input {index} must be an activation")
 

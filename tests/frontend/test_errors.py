@@ -87,7 +87,8 @@ def test_model_input_must_be_quantized(tmp_path):
         UnsupportedOpError,
         match=r"^MatMul node 'MatMul_0' reads the model input directly; the model "
         r"input must be quantized \(Quant or BipolarQuant\) before any other op \(only shape ops and Mul, Add, "
-        r"Sub or Div by constants may come before the quantizer, which the host computes\)$",
+        r"Sub or Div by constants may come before the quantizer, which the host computes\): put a quantizer "
+        r"such as brevitas.nn.QuantIdentity before the first layer$",
     ):
         frontend.load(path)
 
