@@ -160,19 +160,23 @@ def main() -> None:
                         f"**{fps_n / fps_q:.1f}x** | {fps_t:.2f} | {fps_t / fps_1:.2f} | {t_ap:.0f} s / "
                         f"{t_native:.0f} s | {t_build:.0f} s |")  # fmt: skip
             print(rows[-1], f"(equal to qonnx within float32 rounding: {close:.1%} of outputs)", flush=True)
+            if args.doc:  # after every network: a long run stopped early keeps what it measured
+                document(args.doc, args.frames, rows)
     print("\n".join(rows))
-    if args.doc:
-        section = (
-            "## C-simulation speed\n\n"
-            f"`python bench/csim_speed.py --frames {args.frames}` on this 2-core machine: frames per second of each "
-            "engine on the same random frames, untrained weights, default folding. qonnx: qonnx's execute_onnx, "
-            "one frame at a time; golden: fpgaq's int64 executor (fpgaq.ir.execute), the whole batch; C-sim: the "
-            "generated HLS C++ compiled with ap_int or with native integers; timed sim: the timed dataflow "
-            "simulation at the build's FIFO depths. Every C-sim and timed output equals the golden model on every "
-            "element. Compile: cold g++ of the C-sim library. Build: `fpgaq build` (lowering, planning, emitting, "
-            "compiling and the FIFO sizing's timed runs).\n\n" + "\n".join(rows) + "\n"
-        )
-        write_section(args.doc, "## C-simulation speed", section)
+
+
+def document(doc: Path, frames: int, rows: list[str]) -> None:
+    section = (
+        "## C-simulation speed\n\n"
+        f"`python bench/csim_speed.py --frames {frames}` on this 2-core machine: frames per second of each "
+        "engine on the same random frames, untrained weights, default folding. qonnx: qonnx's execute_onnx, "
+        "one frame at a time; golden: fpgaq's int64 executor (fpgaq.ir.execute), the whole batch; C-sim: the "
+        "generated HLS C++ compiled with ap_int or with native integers; timed sim: the timed dataflow "
+        "simulation at the build's FIFO depths. Every C-sim and timed output equals the golden model on every "
+        "element. Compile: cold g++ of the C-sim library. Build: `fpgaq build` (lowering, planning, emitting, "
+        "compiling and the FIFO sizing's timed runs).\n\n" + "\n".join(rows) + "\n"
+    )
+    write_section(doc, "## C-simulation speed", section)
 
 
 if __name__ == "__main__":
