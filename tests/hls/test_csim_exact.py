@@ -60,3 +60,23 @@ def test_native_and_ap_int_builds_are_identical(built, name, tmp_path):
     words = native.host.pack_input(native.input_codes(x))
     np.testing.assert_array_equal(native.run_words(words), ap.run_words(words))
     assert "-DFPGAQ_NATIVE" in compile_library(out / "hls", tmp_path / "again.so")["command"]  # eligible: chosen
+
+
+@pytest.mark.parametrize("name", [*BUILDERS, "residual"])
+def test_macs_per_frame_counts_every_dot_product(built, lowered, name):
+    """The optimization level's measure of a design (macs_per_frame, read from config.h) is the graph's count: each
+    dot-product layer's weights times its output positions."""
+    from fpgaq.backends.hls.csim import macs_per_frame
+    from fpgaq.ir import graph as ir
+
+    _, out, path = built(name, False)
+    graph = lowered(path)
+    expected = 0
+    for node in graph.nodes:
+        if isinstance(node, ir.DOT_PRODUCT_OPS):
+            shape = graph.tensors[node.output].shape
+            positions = shape[1:] if isinstance(node, ir.Conv) else shape[:-1]
+            expected += node.weight.size * int(np.prod(positions, dtype=np.int64))
+    assert expected > 0
+    assert macs_per_frame(out / "hls") == expected
+    assert macs_per_frame(out / "no-such-folder") == 0

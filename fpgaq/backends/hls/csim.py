@@ -32,9 +32,13 @@ SOURCES = ("top.cpp", "bridge.cpp")  # compiled in parallel, then linked
 # to each library; with GCC's default unique binding every library loaded into one process would share them,
 # whatever their layout.
 CXXFLAGS = ("-std=c++14", "-fPIC", "-pthread", "-fno-gnu-unique", "-Wall", "-Wno-unknown-pragmas")
-# Optimization: native integers at -O3 (CNV-w1a1: 13.5 frames/s against 7.1 at -O1, for 12 s of g++ against
-# 10.5); ap_int at -O1, where its templates make every higher level slow to compile for little gain.
-OPT_NATIVE, OPT_AP = "-O3", "-O1"
+# Optimization: -O1, and native integers at -O3 where a frame is at least O3_MACS multiply-accumulates (CNV-w1a1:
+# 13.5 frames/s against 7.1 at -O1, for 12 s of g++ against 10.5); below that the extra seconds of g++ (half as
+# many again on a small design) never pay back. ap_int stays at -O1: its templates make every higher level slow to
+# compile for little gain.
+OPT_NATIVE, OPT_SMALL, O3_MACS = "-O3", "-O1", 1_000_000
+_CONFIG = re.compile(r"struct \w+ \{(.*?)\n\};", re.DOTALL)
+_CONSTANT = re.compile(r"static const int (\w+) = (\d+);")
 SIM_INCLUDE = "lib/sim"  # fpgaq's own hls_stream.h (untimed, or the timed simulation's): first on the path
 
 
@@ -102,13 +106,25 @@ def native_eligible(hls_dir: Path) -> bool:
     return bool(widths) and max(widths) + 1 <= NATIVE_MAX_BITS
 
 
+def macs_per_frame(hls_dir: Path) -> int:
+    """The multiply-accumulates of one frame: every matrix-vector unit's vectors x groups x inputs x outputs, from
+    the generated config.h."""
+    total = 0
+    config = hls_dir / "config.h"
+    for body in _CONFIG.findall(config.read_text(errors="replace") if config.is_file() else ""):
+        c = {name: int(value) for name, value in _CONSTANT.findall(body)}
+        if {"nv", "g", "kg", "ocg"} <= c.keys():
+            total += c["nv"] * c["g"] * c["kg"] * c["ocg"]
+    return total
+
+
 def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = (), native: bool | None = None) -> dict:
     """Compile hls_dir's C-simulation library to target (via the cache). Returns {cached, warnings, command, native}.
     native: compute with native 64-bit integers wrapped to each declared width (FPGAQ_NATIVE) instead of ap_int;
     None: wherever native_eligible."""
     include = ap_include_dir()
     native = native_eligible(hls_dir) if native is None else native
-    flags = [*CXXFLAGS, OPT_NATIVE if native else OPT_AP]
+    flags = [*CXXFLAGS, OPT_NATIVE if native and macs_per_frame(hls_dir) >= O3_MACS else OPT_SMALL]
     flags += [f"-D{d}" for d in (*defines, *(("FPGAQ_NATIVE",) if native else ()))]
     command = ["g++", *flags, "-I", SIM_INCLUDE, "-isystem", str(include), "-I", "lib", "-I", "."]
     inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
