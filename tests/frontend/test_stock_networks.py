@@ -28,8 +28,11 @@ from click.testing import CliRunner
 from fpgaq import pipeline
 from fpgaq.backends.hls.csim import CSim
 from fpgaq.cli import main
+from fpgaq.host import Host
 from fpgaq.ir import graph as ir
 from fpgaq.ir.execute import run
+from fpgaq.ir.hostio import quantize_input
+from fpgaq.ir.serialize import input_to_json, output_to_json
 from tests import reference
 
 BNN = ("cnv_1w1a", "cnv_1w2a", "cnv_2w2a", "tfc_1w1a", "tfc_1w2a", "tfc_2w2a")
@@ -179,6 +182,18 @@ def test_stock_network_lowers_and_matches_qonnx(lowered, name):
         assert len(depthwise) == 4
     x = frames(name, shape)
     assert_close_to_qonnx(path, x, run(graph, x))
+
+
+def test_host_json_carries_the_preprocessing(lowered):
+    """host.json's input.pre gives the deployed host (PYNQ driver, C-sim) the golden model's input codes."""
+    path, shape, graph = lowered("tfc_1w1a")
+    host = {"input": input_to_json(graph.input, shape), "output": output_to_json(graph.output)}
+    assert [step["op"] for step in host["input"]["pre"]] == ["mul", "sub"]
+    x = frames("tfc_1w1a", shape)
+    np.testing.assert_array_equal(Host(host).quantize(x), quantize_input(graph.input, x))
+    host["input"]["pre"][1]["op"] = "pow"
+    with pytest.raises(ValueError, match=r"^host.json: input.pre\[1\].op must be one of mul, add, sub, rsub, div$"):
+        Host(host)
 
 
 @pytest.mark.parametrize("name", BUILT)
