@@ -17,6 +17,7 @@ template <typename T, int ROWS, int LANES>
 int unpack_rows(T (&dst)[ROWS][LANES], int bits, bool is_signed, const unsigned char* data, long long size) {
     const long long row_bytes = ((long long)LANES * bits + 31) / 32 * 4;
     if (bits < 1 || bits > 62 || size != row_bytes * ROWS) return 1;
+    bool changed = false;
     for (int r = 0; r < ROWS; r++) {
         const unsigned char* row = data + (long long)r * row_bytes;
         for (int j = 0; j < LANES; j++) {
@@ -26,9 +27,15 @@ int unpack_rows(T (&dst)[ROWS][LANES], int bits, bool is_signed, const unsigned 
                 value |= (long long)((row[at >> 3] >> (at & 7)) & 1) << b;
             }
             if (is_signed && ((value >> (bits - 1)) & 1)) value -= 1LL << bits;
-            dst[r][j] = T(value);
+            const T stored = T(value);
+            changed = changed || dst[r][j] != stored;
+            dst[r][j] = stored;
         }
     }
+#ifdef FPGAQ_SIM_H
+    if (changed) fpgaq::sim::weights_generation()++;  // C-simulation: converted copies are stale
+#endif
+    (void)changed;
     return 0;
 }
 

@@ -25,6 +25,9 @@ namespace fpgaq {
 template <typename P>
 void swg(hls::stream<Vec<typename P::elem_t, P::simd> >& in, hls::stream<Vec<typename P::elem_t, P::simd> >& out,
          const typename P::elem_t pad) {
+#ifdef FPGAQ_SIM_FAST_H
+    if (fast::swg<P>(in, out, pad)) return;  // an untimed C-simulation: the same words, sooner
+#endif
     typedef typename P::elem_t T;
     const int H = P::h, W = P::w, KH = P::kh, KW = P::kw, SH = P::sh, SW = P::sw, DH = P::dh, DW = P::dw;
     const int PT = P::pt, PL = P::pl, OH = P::oh, OW = P::ow, G = P::groups, SIMD = P::simd, NR = P::rows;

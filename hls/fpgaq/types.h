@@ -4,6 +4,9 @@
 
 #include <ap_int.h>
 #include <hls_stream.h>
+#if defined(FPGAQ_NATIVE) && !defined(__SYNTHESIS__)
+#include <type_traits>
+#endif
 
 namespace fpgaq {
 
@@ -22,10 +25,27 @@ struct Vec {
 #if defined(FPGAQ_NATIVE) && !defined(__SYNTHESIS__)
 static const int NATIVE_MAX_BITS = 60;
 
+// The narrowest C integer that holds every value of W bits (stream buffers of a frame are held whole).
+template <int W, bool S>
+struct NativeStorage {
+    typedef long long type;
+};
+template <int W>
+struct NativeStorage<W, true> {
+    typedef typename std::conditional<W <= 8, signed char,
+            typename std::conditional<W <= 16, short, typename std::conditional<W <= 32, int, long long>::type>::type>::type type;
+};
+template <int W>
+struct NativeStorage<W, false> {
+    typedef typename std::conditional<W <= 8, unsigned char,
+            typename std::conditional<W <= 16, unsigned short,
+            typename std::conditional<W <= 32, unsigned, long long>::type>::type>::type type;
+};
+
 template <int W, bool S>
 class Native {
     static_assert(W >= 1 && W <= NATIVE_MAX_BITS, "a native C-simulation type holds at most 60 bits");
-    long long v_;
+    typename NativeStorage<W, S>::type v_;
     static long long wrap(long long x) {
         return S ? (long long)((unsigned long long)x << (64 - W)) >> (64 - W)
                  : (long long)((unsigned long long)x & ((1ULL << W) - 1));
@@ -33,6 +53,7 @@ class Native {
 
    public:
     static const int width = W;
+    static const bool is_signed = S;
     Native() : v_(0) {}
     Native(long long x) : v_(wrap(x)) {}
     Native(int x) : v_(wrap(x)) {}
@@ -47,14 +68,14 @@ class Native {
     Native(const Native<W2, S2>& x) : v_(wrap(x.to_int64())) {}
     template <int W2, bool S2>
     Native(const ap_int_base<W2, S2>& x) : v_(wrap(S2 ? x.to_int64() : (long long)x.to_uint64())) {}
-    operator long long() const { return v_; }
-    long long to_int64() const { return v_; }
+    operator long long() const { return (long long)v_; }
+    long long to_int64() const { return (long long)v_; }
     Native& operator+=(long long x) {
-        v_ = wrap(v_ + x);
+        v_ = wrap((long long)v_ + x);
         return *this;
     }
     Native& operator-=(long long x) {
-        v_ = wrap(v_ - x);
+        v_ = wrap((long long)v_ - x);
         return *this;
     }
 };
@@ -160,6 +181,14 @@ inline long long& cycle_count() {
 #define FPGAQ_JOIN()
 #endif
 #define FPGAQ_CYCLE() FPGAQ_CYCLES(1)
+
+// fpgaq's native C-simulation (lib/sim, untimed runs): kernels computed without their hardware loop, the same words
+// out (never in synthesis, a timed run, an ap_int or an instrumented build).
+// -DFPGAQ_NO_FAST keeps the hardware loops (tests compare the two).
+#if defined(FPGAQ_SIM_H) && defined(FPGAQ_NATIVE) && !defined(__SYNTHESIS__) && !defined(FPGAQ_CHECK_OVERFLOW) && \
+    !defined(FPGAQ_COUNT_CYCLES) && !defined(FPGAQ_NO_FAST)
+#include "fast.h"
+#endif
 
 #ifdef FPGAQ_CHECK_OVERFLOW
 #define FPGAQ_SHADOW(statement) statement

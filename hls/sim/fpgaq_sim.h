@@ -145,6 +145,13 @@ inline std::atomic<int>& timed_runs() {
     return n;
 }
 
+// Counts every change of a table the host writes at run time (fpgaq_load_weights): a C-simulation's converted copy
+// of a layer's weights (fast_mvu.h) is rebuilt when it has moved on.
+inline std::atomic<long long>& weights_generation() {
+    static std::atomic<long long> n(0);
+    return n;
+}
+
 // Whether the calling thread runs a timed simulation.
 inline bool timed() { return timed_runs().load(std::memory_order_relaxed) != 0 && state().timed; }
 

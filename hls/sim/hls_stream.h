@@ -5,6 +5,9 @@
 #ifndef FPGAQ_SIM_HLS_STREAM_H
 #define FPGAQ_SIM_HLS_STREAM_H
 
+#include <cstddef>
+#include <vector>
+
 #include "fpgaq_sim.h"
 
 namespace hls {
@@ -12,43 +15,75 @@ namespace hls {
 template <typename T>
 class stream : public fpgaq::sim::Fifo {
    public:
-    stream() : Fifo("") {}
-    explicit stream(const char* name) : Fifo(name) {}
+    stream() : Fifo("") { reuse(); }
+    explicit stream(const char* name) : Fifo(name) { reuse(); }
+    ~stream() {
+        std::vector<std::vector<T> >& spare = spares();
+        if (spare.size() < 256) {
+            data_.clear();
+            spare.push_back(std::move(data_));
+        }
+    }
 
     void write(const T& value) {
-        if (!fpgaq::sim::timed()) {
-            data_.push_back(value);
-            return;
-        }
-        timed_write();
+        if (fpgaq::sim::timed()) timed_write();
         data_.push_back(value);
     }
 
     T read() {
         if (!fpgaq::sim::timed()) {
-            if (data_.empty()) {  // a kernel bug: counted, and the caller sees missing or extra words
+            if (empty()) {  // a kernel bug: counted, and the caller sees missing or extra words
                 fpgaq::sim::state().faults++;
                 return T();
             }
-            T value = data_.front();
-            data_.pop_front();
-            return value;
+            return take();
         }
         timed_read();
-        T value = data_.front();
-        data_.pop_front();
-        return value;
+        return take();
     }
 
     void read(T& value) { value = read(); }
     void operator<<(const T& value) { write(value); }
     void operator>>(T& value) { value = read(); }
 
-    bool empty() { return data_.empty(); }
-    size_t size() { return data_.size(); }
+    bool empty() { return head_ == data_.size(); }
+    size_t size() { return data_.size() - head_; }
 
    private:
-    std::deque<T> data_;
+    // A queue in one growing array (entries [head_, size)): an untimed C-simulation writes a whole frame into a
+    // stream before its reader starts, so the array grows a few times per frame and is read straight through,
+    // with none of a deque's allocation per few entries. Emptied, it starts again at the front; in a timed run,
+    // where reads and writes interleave, the read part is dropped once it is most of the array (each entry
+    // moved at most once on average).
+    T take() {
+        T value = data_[head_++];
+        if (head_ == data_.size()) {
+            data_.clear();
+            head_ = 0;
+        } else if (head_ >= 1024 && head_ * 2 >= data_.size()) {
+            data_.erase(data_.begin(), data_.begin() + (std::ptrdiff_t)head_);
+            head_ = 0;
+        }
+        return value;
+    }
+
+    // The arrays of this thread's ended streams of T, capacity kept: the next frame's streams, constructed in the
+    // order the last ones ended in reverse, take them back one for one instead of growing new ones (a fresh
+    // frame-sized array costs a page fault per page).
+    static std::vector<std::vector<T> >& spares() {
+        static thread_local std::vector<std::vector<T> > spare;
+        return spare;
+    }
+    void reuse() {
+        std::vector<std::vector<T> >& spare = spares();
+        if (!spare.empty()) {
+            data_.swap(spare.back());
+            spare.pop_back();
+        }
+    }
+
+    std::vector<T> data_;
+    size_t head_ = 0;
 };
 
 }  // namespace hls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
 
@@ -116,3 +117,22 @@ def test_jobs_must_be_positive(built, jobs):
             main, ["csim", str(out), "--input", "x.npy", "--output", "y.npy", "--jobs", str(jobs)]
         )
         assert result.exit_code == 2 and "--jobs must be a positive number" in result.output
+
+
+def test_a_library_compiled_for_another_cpu_is_refused(folder, monkeypatch):
+    """A C-simulation library is compiled with -march=native and carries the target's digest (fpgaq_target): on a
+    machine whose CPU differs (a build folder copied elsewhere) it is refused with the fix, never run. Where g++
+    takes no -march=native the library is for the default target (digest 0) and loads anywhere."""
+    from fpgaq.backends.hls import target
+
+    lib = target.load(folder / "csim" / LIBRARY)
+    lib.fpgaq_target.restype = ctypes.c_longlong
+    compiled = lib.fpgaq_target()
+    assert compiled == target.native_target()  # 0 where g++ takes no -march=native
+    CSim(folder).run(X)
+    monkeypatch.setattr(target, "native_target", lambda: 12345)
+    if compiled:
+        with pytest.raises(target.TargetMismatch, match=r"compiled for another CPU .*rebuild the folder on this one"):
+            CSim(folder)
+    else:
+        CSim(folder).run(X)

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from fpgaq import outdir
-from fpgaq.backends.hls.timed import SimulationError, TimedSim, load_weights
+from fpgaq.backends.hls.target import target_flags
+from fpgaq.backends.hls.timed import SimulationError, TimedSim, load, load_weights
 from fpgaq.errors import FpgaqError
 from fpgaq.host import Host
 
@@ -124,7 +125,7 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = (), 
     None: wherever native_eligible."""
     include = ap_include_dir()
     native = native_eligible(hls_dir) if native is None else native
-    flags = [*CXXFLAGS, OPT_NATIVE if native and macs_per_frame(hls_dir) >= O3_MACS else OPT_SMALL]
+    flags = [*CXXFLAGS, *target_flags(), OPT_NATIVE if native and macs_per_frame(hls_dir) >= O3_MACS else OPT_SMALL]
     flags += [f"-D{d}" for d in (*defines, *(("FPGAQ_NATIVE",) if native else ()))]
     command = ["g++", *flags, "-I", SIM_INCLUDE, "-isystem", str(include), "-I", "lib", "-I", "."]
     inputs = sorted(p for p in hls_dir.rglob("*") if p.is_file() and p.suffix in (".h", ".cpp"))
@@ -226,7 +227,7 @@ class CSim:
             tmp = loaded.with_suffix(f".{os.getpid()}.tmp")
             shutil.copyfile(lib_file, tmp)
             os.replace(tmp, loaded)
-        self._lib = ctypes.CDLL(str(loaded))
+        self._lib = load(loaded)
         self._run = self._lib.fpgaq_run
         self._run.argtypes = [ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(ctypes.c_longlong), ctypes.c_int]
         self._run.restype = ctypes.c_int

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fpgaq.backends.hls import target
 from fpgaq.errors import FpgaqError
 
 SIZING_FRAMES = 4  # frames 0 and 1 fill the pipeline; 1 -> 3 measure the steady state
@@ -244,4 +245,4 @@ def summary(run: Run, clock_mhz: float) -> dict:
 
 
 def load(lib_path: Path) -> ctypes.CDLL:
-    return ctypes.CDLL(str(lib_path))
+    return target.load(lib_path)
