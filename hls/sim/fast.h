@@ -1,6 +1,7 @@
-// fpgaq's native C-simulation only (never synthesized, never in a timed run, an ap_int or an instrumented build):
-// kernels computed without their hardware loop, reading and writing the same words in the same order. types.h
-// includes this file; mvu.h and swg.h call it first and run their own loop where it returns false.
+// fpgaq's native C-simulation only (never synthesized, never in an ap_int or an instrumented build): kernels
+// computed without their hardware loop, reading and writing the same words in the same order. types.h includes this
+// file; mvu.h and swg.h call it first and run their own loop where it returns false. A matrix-vector unit's path
+// also runs in the timed simulation, its clock advanced as the loop advances it; the window's only untimed.
 //
 // A matrix-vector unit's frame is one dot product per output channel over a copy of the layer's weights converted
 // once to 16-bit integers, [G * OCG][KG] in row order (a depthwise unit's [G][KG][PE], a block's PE channels summed
@@ -118,18 +119,21 @@ template <typename C, typename Act>
 bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
          const typename C::weight_t w[][C::pe * C::simd], const typename C::bias_t bias[C::pe][C::g * (C::ocg / C::pe)],
          const Act& act) {
-    if (sim::timed()) return false;
     const Weights& layer = weights<C>(w);
     if (!layer.usable) return false;
     typedef typename C::outer_t TA;
     const int NV = C::nv, G = C::g, SIMD = C::simd, PE = C::pe, KG = C::kg, OCG = C::ocg;
     const int SF = KG / SIMD, NF = OCG / PE;
+    // In a timed run the clock advances as in mvu_body, one cycle per fold: each word is read in its own cycle
+    // (the first neuron fold's), and the other neuron folds' SF cycles pass at once before their output is
+    // written (no stream access among them, so nothing else can happen in them).
     if (C::dw) {  // G blocks of PE channels, NF = 1: word sf's element s * PE + p is position sf * SIMD + s of lane p
         std::vector<short> x(KG * PE);
         std::vector<long long> sum(PE);
         for (int v = 0; v < NV; v++) {
             for (int g = 0; g < G; g++) {
                 for (int sf = 0; sf < SF; sf++) {
+                    FPGAQ_CYCLE();
                     const Vec<typename C::in_t, C::in_w> word = in.read();
                     for (int e = 0; e < SIMD * PE; e++) x[sf * SIMD * PE + e] = (short)word.v[e].to_int64();
                 }
@@ -150,10 +154,12 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
     for (int v = 0; v < NV; v++) {
         for (int g = 0; g < G; g++) {
             for (int sf = 0; sf < SF; sf++) {
+                FPGAQ_CYCLE();
                 const Vec<typename C::in_t, C::in_w> word = in.read();
                 for (int s = 0; s < SIMD; s++) x[sf * SIMD + s] = (short)word.v[s].to_int64();
             }
             for (int nf = 0; nf < NF; nf++) {
+                if (nf > 0) FPGAQ_CYCLES(SF);
                 const int f = g * NF + nf;
                 Vec<typename C::out_t, C::pe> result;
                 for (int p = 0; p < PE; p++) {

@@ -154,6 +154,24 @@ def test_the_portable_context_switch_gives_the_same_run(forked, tmp_path):
     assert b.deadlock  # every depth 2: the fork deadlocks, and the coroutines unwind
 
 
+@pytest.mark.parametrize("name", ["cnn", "residual", "conv1d_bipolar", "mlp_float_bias"])
+def test_the_fast_matrix_vector_path_times_as_the_loop(built, name, tmp_path):
+    """A native build's matrix-vector units compute without their fold loop (hls/sim/fast.h) and advance the clock
+    as the loop does: the design compiled with -DFPGAQ_NO_FAST (every unit's loop) gives the same timed run - every
+    process's cycles and stalls, every FIFO's occupancy, the words - at the build's depths and in a deadlock."""
+    report, out, _ = built(name, False)
+    library = tmp_path / LIBRARY
+    compile_library(out / "hls", library, defines=("FPGAQ_NO_FAST",))
+    fast = CSim(out).timed()
+    loops = TimedSim(load(library), fast.in_bytes, fast.out_bytes)  # no UltraRAM in the test models
+    words = np.random.default_rng(2).integers(0, 256, size=(3, fast.in_bytes), dtype=np.uint8)
+    depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
+    for trial in (depths, dict.fromkeys(depths, 2), dict.fromkeys(depths, 0)):
+        a, b = fast.run(words, trial), loops.run(words, trial)
+        assert a.report == b.report
+        np.testing.assert_array_equal(a.output, b.output)
+
+
 @pytest.mark.parametrize("name", ["cnn", "residual"])  # the test models with a fork
 def test_depth_two_deadlocks_named_with_exit_3_in_bounded_time(exported, lowered, tmp_path, name):
     path, _ = exported(name, False)
