@@ -184,9 +184,10 @@ bool swg(hls::stream<Vec<typename P::elem_t, P::simd> >& in, hls::stream<Vec<typ
     const int H = P::h, W = P::w, KH = P::kh, KW = P::kw, SH = P::sh, SW = P::sw, DH = P::dh, DW = P::dw;
     const int PT = P::pt, PL = P::pl, OH = P::oh, OW = P::ow, G = P::groups, CW = P::c / P::simd;
     const int CGW = CW / G;
-    static thread_local std::vector<Word> frame;  // capacity kept from frame to frame
-    frame.resize((size_t)H * W * CW);
-    for (size_t i = 0; i < frame.size(); i++) frame[i] = in.read();
+    static thread_local std::vector<Word> kept;  // capacity kept from frame to frame
+    kept.resize((size_t)H * W * CW);
+    Word* const frame = kept.data();  // one thread-local lookup, not one per word
+    for (size_t i = 0; i < (size_t)H * W * CW; i++) frame[i] = in.read();
     Word padding;
     for (int s = 0; s < P::simd; s++) padding.v[s] = pad;
     for (int oh = 0; oh < OH; oh++) {

@@ -180,24 +180,27 @@ struct Fifo {
     long long freed = 0;  // entries read before the write cycle of the last entry whose occupancy was resolved
     Proc* reader = nullptr;  // blocked on this FIFO, waiting for an entry
     Proc* writer = nullptr;  // blocked on this FIFO, waiting for a slot
+    // The timed run this FIFO belongs to (constructed in it, on its thread), else null: every access of a timed
+    // FIFO goes through it, without a thread-local lookup.
+    State* st = nullptr;
 
     explicit Fifo(const char* n) : name(n ? n : "") {
         if (!timed()) return;
-        State& st = state();
-        auto it = st.depths.find(name);
-        depth = it == st.depths.end() ? 2 : it->second;  // Vitis's default depth
-        st.fifos.push_back(this);
+        st = &state();
+        auto it = st->depths.find(name);
+        depth = it == st->depths.end() ? 2 : it->second;  // Vitis's default depth
+        st->fifos.push_back(this);
     }
     ~Fifo() {
-        if (!timed()) return;
-        State& st = state();
-        for (size_t i = 0; i < st.fifos.size(); i++) {
-            if (st.fifos[i] == this) {
-                st.fifos.erase(st.fifos.begin() + i);
+        if (!st) return;
+        for (size_t i = 0; i < st->fifos.size(); i++) {
+            if (st->fifos[i] == this) {
+                st->fifos.erase(st->fifos.begin() + i);
                 break;
             }
         }
     }
+    bool timed_fifo() const { return st != nullptr; }
     Fifo(const Fifo&) = delete;
     Fifo& operator=(const Fifo&) = delete;
 
@@ -212,14 +215,14 @@ struct Fifo {
     void wake(Proc*& waiter) {
         if (waiter) {
             waiter->runnable = true;
-            state().ready.push_back(waiter);
+            st->ready.push_back(waiter);
             waiter = nullptr;
         }
     }
 
     // The timed half of a write (the caller then appends the data).
     void timed_write() {
-        Proc* p = state().running;
+        Proc* p = st->running;
         if (writes == 0) writer_name = p->name;
         while (full()) block(p, true);
         if (depth > 0 && writes >= depth) {  // the slot of entry writes - depth frees the cycle after its read
@@ -237,7 +240,7 @@ struct Fifo {
 
     // The timed half of a read (the caller then takes the data).
     void timed_read() {
-        Proc* p = state().running;
+        Proc* p = st->running;
         if (reads == 0) reader_name = p->name;
         while (stamps.empty()) block(p, false);
         const long long written = stamps.front();
@@ -274,14 +277,13 @@ inline void deadlock_found(State& st) {
 }
 
 inline void Fifo::block(Proc* p, bool write) {
-    State& st = state();
-    if (st.deadlock) throw Abort();
+    if (st->deadlock) throw Abort();
     p->runnable = false;
     p->waiting = this;
     p->waiting_write = write;
     (write ? writer : reader) = p;
-    switch_to(p->context, st.scheduler);  // back here once woken, or on a deadlock
-    if (st.deadlock) throw Abort();
+    switch_to(p->context, st->scheduler);  // back here once woken, or on a deadlock
+    if (st->deadlock) throw Abort();
     p->waiting = nullptr;
 }
 

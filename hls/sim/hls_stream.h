@@ -26,12 +26,12 @@ class stream : public fpgaq::sim::Fifo {
     }
 
     void write(const T& value) {
-        if (fpgaq::sim::timed()) timed_write();
+        if (timed_fifo()) timed_write();
         data_.push_back(value);
     }
 
     T read() {
-        if (!fpgaq::sim::timed()) {
+        if (!timed_fifo()) {
             if (empty()) {  // a kernel bug: counted, and the caller sees missing or extra words
                 fpgaq::sim::state().faults++;
                 return T();
