@@ -114,7 +114,18 @@ def main() -> None:
     parser.add_argument("--networks", nargs="*", default=NETWORKS, choices=NETWORKS)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--ap-frames", type=int, default=4)
-    parser.add_argument("--doc", type=Path, help="write the table into this markdown file")
+    parser.add_argument(
+        "--doc",
+        type=Path,
+        help="write the table into this markdown file (rows of networks not measured in this run are kept)",
+    )
+    parser.add_argument(
+        "--fifo-depth",
+        type=int,
+        help="every stream at this depth instead of sized by the timed "
+        "simulation (the C-simulation's speed does not depend on it; networks without a fork never "
+        "deadlock)",
+    )
     args = parser.parse_args()
     rows = ["| network | qonnx | golden int64 | C-sim ap_int, 1 core | native, 1 core | native, all cores | "
             "**vs qonnx** | timed sim, 1 core | timed / C-sim (1 core) | compile ap / native | build |",
@@ -130,7 +141,7 @@ def main() -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 start = time.perf_counter()
-                report = pipeline.build(path, board, out)
+                report = pipeline.build(path, board, out, fifo_depth=args.fifo_depth)
                 t_build = time.perf_counter() - start
             sizing = (report.fifos or {}).get("runs")
             print(f"{name}: built in {t_build:.0f} s ({sizing} timed runs sizing the FIFOs)", flush=True)
@@ -156,9 +167,10 @@ def main() -> None:
             np.testing.assert_array_equal(y_ap, y_1[: args.ap_frames])
             np.testing.assert_array_equal(timed_words, csim_words)
             close = np.isclose(y_n, y_q.reshape(y_n.shape), rtol=1e-5, atol=1e-6).mean()
+            sized = f"depth {args.fifo_depth}" if args.fifo_depth else f"{sizing} sizing runs"
             rows.append(f"| {name} | {fps_q:.2f} | {fps_g:.2f} | {fps_ap:.2f} | {fps_1:.2f} | {fps_n:.2f} | "
                         f"**{fps_n / fps_q:.1f}x** | {fps_t:.2f} | {fps_t / fps_1:.2f} | {t_ap:.0f} s / "
-                        f"{t_native:.0f} s | {t_build:.0f} s |")  # fmt: skip
+                        f"{t_native:.0f} s | {t_build:.0f} s ({sized}) |")  # fmt: skip
             print(rows[-1], f"(equal to qonnx within float32 rounding: {close:.1%} of outputs)", flush=True)
             if args.doc:  # after every network: a long run stopped early keeps what it measured
                 document(args.doc, args.frames, rows)
@@ -166,6 +178,17 @@ def main() -> None:
 
 
 def document(doc: Path, frames: int, rows: list[str]) -> None:
+    """Write the section with this run's rows and the earlier rows of networks it did not measure, in NETWORKS
+    order."""
+    measured = {row.split("|")[1].strip(): row for row in rows[2:]}
+    text = doc.read_text() if doc.exists() else ""
+    if "## C-simulation speed" in text:
+        earlier = text.partition("## C-simulation speed")[2].split("\n## ", 1)[0]
+        for line in earlier.splitlines():
+            name = line.split("|")[1].strip() if line.startswith("| ") else ""
+            if name in NETWORKS and name not in measured and len(line.split("|")) == len(rows[0].split("|")):
+                measured[name] = line
+    rows = rows[:2] + [measured[name] for name in NETWORKS if name in measured]
     section = (
         "## C-simulation speed\n\n"
         f"`python bench/csim_speed.py --frames {frames}` on this 2-core machine: frames per second of each "
@@ -174,7 +197,9 @@ def document(doc: Path, frames: int, rows: list[str]) -> None:
         "generated HLS C++ compiled with ap_int or with native integers; timed sim: the timed dataflow "
         "simulation at the build's FIFO depths. Every C-sim and timed output equals the golden model on every "
         "element. Compile: cold g++ of the C-sim library. Build: `fpgaq build` (lowering, planning, emitting, "
-        "compiling and the FIFO sizing's timed runs).\n\n" + "\n".join(rows) + "\n"
+        "compiling and the FIFO sizing's timed runs; or every FIFO at one depth, `--fifo-depth`).\n\n"
+        + "\n".join(rows)
+        + "\n"
     )
     write_section(doc, "## C-simulation speed", section)
 
