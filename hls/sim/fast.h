@@ -27,6 +27,9 @@
 #include <vector>
 
 namespace fpgaq {
+template <typename C>
+struct Thresholds;  // mvu.h
+
 namespace fast {
 
 // The least and greatest value of a native integer type.
@@ -114,6 +117,57 @@ inline void lanes(const short* __restrict w, const short* __restrict x, int n, i
     }
 }
 
+// Whether every row of a threshold table is sorted ascending (as fpgaq generates them; the kernel counts crossed
+// levels whatever their order), once per table.
+template <typename C>
+bool sorted_rows(const typename C::thr_t (*t)[C::g * (C::ocg / C::pe)][C::levels]) {
+    static const void* checked = nullptr;
+    static bool sorted = false;
+    static std::mutex lock;
+    std::lock_guard<std::mutex> hold(lock);
+    if (checked != (const void*)t) {
+        sorted = true;
+        for (int p = 0; p < C::pe; p++) {
+            for (int f = 0; f < C::g * (C::ocg / C::pe); f++) {
+                for (int l = 1; l < C::levels; l++) sorted = sorted && (long long)t[p][f][l - 1] <= (long long)t[p][f][l];
+            }
+        }
+        checked = (const void*)t;
+    }
+    return sorted;
+}
+
+// The unit's activation of lane p's sum at neuron fold f: act's own, or for fused thresholds in sorted rows the same
+// count by a branchless binary search (y = -sum where negated, exact as Negatable's one extra bit keeps it; the
+// count of levels whose threshold is at most y), four comparisons for a 4-bit activation's fifteen.
+template <typename Act, typename TA>
+inline auto activate(const Act& act, const TA& sum, int p, int f, bool) -> decltype(act(sum, p, f)) {
+    return act(sum, p, f);
+}
+template <typename C, typename TA>
+inline typename C::out_t activate(const Thresholds<C>& act, const TA& sum, int p, int f, bool sorted) {
+    if (!sorted) return act(sum, p, f);
+    const long long y = act.negate[p][f] ? -sum.to_int64() : sum.to_int64();
+    const typename C::thr_t* row = act.t[p][f];
+    const typename C::thr_t* b = row;
+    int n = C::levels;
+    while (n > 1) {  // the answer is in [b - row, b - row + n]
+        const int half = n / 2;
+        b = (long long)b[half - 1] <= y ? b + half : b;
+        n -= half;
+    }
+    const int count = (int)(b - row) + ((long long)b[0] <= y ? 1 : 0);
+    return typename C::out_t(C::base + count);
+}
+template <typename Act>
+inline bool sorted_table(const Act&) {
+    return false;
+}
+template <typename C>
+inline bool sorted_table(const Thresholds<C>& act) {
+    return sorted_rows<C>(act.t);
+}
+
 // One frame of mvu_body's unit; false (nothing read) where the loop of mvu_body must run.
 template <typename C, typename Act>
 bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typename C::out_t, C::pe> >& out,
@@ -121,6 +175,7 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
          const Act& act) {
     const Weights& layer = weights<C>(w);
     if (!layer.usable) return false;
+    const bool sorted = sorted_table(act);
     typedef typename C::outer_t TA;
     const int NV = C::nv, G = C::g, SIMD = C::simd, PE = C::pe, KG = C::kg, OCG = C::ocg;
     const int SF = KG / SIMD, NF = OCG / PE;
@@ -144,7 +199,7 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
                     lanes<int>(wg, x.data(), KG, PE, sum.data());
                 }
                 Vec<typename C::out_t, C::pe> result;
-                for (int p = 0; p < PE; p++) result.v[p] = act(TA((long long)bias[p][g] + sum[p]), p, g);
+                for (int p = 0; p < PE; p++) result.v[p] = activate(act, TA((long long)bias[p][g] + sum[p]), p, g, sorted);
                 out.write(result);
             }
         }
@@ -165,7 +220,7 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
                 for (int p = 0; p < PE; p++) {
                     const short* row = &layer.w[((size_t)g * OCG + nf * PE + p) * KG];
                     const long long sum = layer.wide ? dot<long long>(row, x.data(), KG) : dot<int>(row, x.data(), KG);
-                    result.v[p] = act(TA((long long)bias[p][f] + sum), p, f);
+                    result.v[p] = activate(act, TA((long long)bias[p][f] + sum), p, f, sorted);
                 }
                 out.write(result);
             }

@@ -33,6 +33,13 @@ UNITS = [
     ("depthwise", 3, 3, 9, 1, 1, 1, (2, False), 0, "exact", "exact"),
     ("depthwise", 2, 2, 3, 3, 4, 1, (7, False), 6, "narrow", "exact"),
     ("depthwise", 4, 2, 3, 3, 2, 1, (4, True), 4, "exact", "wrap"),
+    # fused thresholds (levels, rows sorted or not, base): counted by a binary search in sorted rows
+    ("dense", 3, 1, 4, 3, 2, 3, (4, False), 4, "exact", "exact", (15, "sorted", 0)),
+    ("dense", 2, 1, 8, 2, 4, 2, (2, True), 0, "exact", "exact", (1, "sorted", -1)),
+    ("dense", 2, 1, 4, 3, 2, 2, (4, False), 4, "exact", "exact", (16, "sorted", -8)),
+    ("dense", 2, 1, 4, 3, 2, 2, (4, False), 4, "exact", "exact", (7, "shuffled", 0)),
+    ("depthwise", 5, 4, 3, 3, 2, 1, (4, False), 4, "exact", "exact", (3, "sorted", 0)),
+    ("group", 2, 3, 2, 2, 2, 2, (4, False), 3, "exact", "exact", (6, "sorted", -3)),
 ]
 
 # c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, simd
@@ -66,7 +73,8 @@ def _bits_for(lo: int, hi: int) -> int:
 def _unit(n: int, spec, rng, ap: bool) -> tuple[str, str, np.ndarray]:
     """A configuration struct, a call printing every output code of unit n, and the codes of exact arithmetic
     (numpy: bias + the dot product, wrapped once to the accumulator's width)."""
-    kind, nv, g, simd, sf, pe, nf, (in_bits, in_signed), w_bits, tile, total = spec
+    kind, nv, g, simd, sf, pe, nf, (in_bits, in_signed), w_bits, tile, total = spec[:11]
+    levels, order, base = spec[11] if len(spec) > 11 else (0, "", 0)
     dw = kind == "depthwise"
     kg, ocg = simd * sf, pe * nf
     in_w = pe * simd if dw else simd
@@ -87,20 +95,7 @@ def _unit(n: int, spec, rng, ap: bool) -> tuple[str, str, np.ndarray]:
     frame = rng.integers(x_lo, x_hi + 1, size=(words, in_w))
     frame[: words // 2] = x_hi if tile == "narrow" else frame[: words // 2]  # extremes make narrow tiles wrap
     t_in, t_in_c = _type(in_bits, in_signed, ap), "signed char" if in_signed else "unsigned char"
-    config = (
-        f"struct U{n} {{ static const int id = {n}, nv = {nv}, g = {g}, kg = {kg}, ocg = {ocg}, simd = {simd}, "
-        f"pe = {pe}, in_w = {in_w}, dw = {int(dw)}, bipolar = {int(bipolar)};\n"
-        f"    typedef {t_in} in_t; typedef signed char weight_t; typedef int bias_t;\n"
-        f"    typedef {_type(inner, True, ap)} inner_t; typedef {_type(outer, True, ap)} outer_t; "
-        f"typedef outer_t out_t; }};\n"
-        f"static const signed char w{n}[{g * nf * sf}][{pe * simd}] = "
-        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in weights) + "};\n"
-        f"static const int b{n}[{pe}][{g * nf}] = "
-        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in bias) + "};\n"
-        f"static const {t_in_c} x{n}[{words}][{in_w}] = "
-        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in frame) + "};\n"
-    )
-    exact = []
+    sums = np.zeros((nv, g * nf, pe), dtype=np.int64)  # (vector, neuron fold, lane): bias + dot, wrapped to TA
     for v in range(nv):
         for gi in range(g):
             for f in range(gi * nf, (gi + 1) * nf):
@@ -110,7 +105,44 @@ def _unit(n: int, spec, rng, ap: bool) -> tuple[str, str, np.ndarray]:
                         word = frame[(v * g + gi) * sf + k]
                         x = word[np.arange(simd) * pe + pi] if dw else word
                         total += int((values[f * sf + k, pi * simd : (pi + 1) * simd] * x).sum())
-                    exact.append((total + (1 << (outer - 1))) % (1 << outer) - (1 << (outer - 1)))
+                    sums[v, f, pi] = (total + (1 << (outer - 1))) % (1 << outer) - (1 << (outer - 1))
+    negate = rng.integers(0, 2, size=(pe, g * nf)).astype(bool)
+    reach = int(worst * sf + 20)
+    thresholds = rng.integers(-reach, reach + 1, size=(pe, g * nf, max(levels, 1)))
+    signed_sums = np.where(negate.T[None], -sums, sums)  # what each lane compares
+    for pi in range(pe):  # half the levels are values some output of the row takes: every comparison's tie
+        for f in range(g * nf):
+            ties = rng.choice(signed_sums[:, f, pi], size=max(levels, 1) // 2 + 1)
+            thresholds[pi, f, : len(ties)] = ties[: max(levels, 1)]
+    if order == "sorted":
+        thresholds.sort(axis=2)
+    else:
+        thresholds = rng.permuted(thresholds, axis=2)
+    y = signed_sums.transpose(0, 2, 1)[..., None]  # (vector, lane, fold, 1)
+    counts = (thresholds[None] <= y).sum(axis=3)  # (vector, lane, fold)
+    exact = (base + counts.transpose(0, 2, 1) if levels else sums).reshape(-1)
+    tables = (
+        f"static const int t{n}[{pe}][{g * nf}][{levels}] = " + _c_array(thresholds) + ";\n"
+        f"static const bool neg{n}[{pe}][{g * nf}] = " + _c_array(negate.astype(int)) + ";\n"
+        if levels
+        else ""
+    )
+    out_t = _type(8, True, ap) if levels else "outer_t"
+    act = f"levels = {levels}, base = {base}; typedef int thr_t; " if levels else "unused = 0; "
+    config = (
+        f"struct U{n} {{ static const int id = {n}, nv = {nv}, g = {g}, kg = {kg}, ocg = {ocg}, simd = {simd}, "
+        f"pe = {pe}, in_w = {in_w}, dw = {int(dw)}, bipolar = {int(bipolar)};\n"
+        f"    typedef {t_in} in_t; typedef signed char weight_t; typedef int bias_t;\n"
+        f"    typedef {_type(inner, True, ap)} inner_t; typedef {_type(outer, True, ap)} outer_t; "
+        f"typedef {out_t} out_t; static const int {act}}};\n"
+        + tables
+        + f"static const signed char w{n}[{g * nf * sf}][{pe * simd}] = "
+        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in weights) + "};\n"
+        f"static const int b{n}[{pe}][{g * nf}] = "
+        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in bias) + "};\n"
+        f"static const {t_in_c} x{n}[{words}][{in_w}] = "
+        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in frame) + "};\n"
+    )
     probe = "" if ap else f'    std::printf("fast %d\\n", fast_taken<U{n}>(w{n}));\n'
     call = f"""
     {{
@@ -121,7 +153,7 @@ def _unit(n: int, spec, rng, ap: bool) -> tuple[str, str, np.ndarray]:
             for (int s = 0; s < {in_w}; s++) word.v[s] = U{n}::in_t(x{n}[i][s]);
             in.write(word);
         }}
-        mvu<U{n}>(in, out, w{n}, b{n});
+        {f"mvu_threshold<U{n}>(in, out, w{n}, b{n}, t{n}, neg{n});" if levels else f"mvu<U{n}>(in, out, w{n}, b{n});"}
 {probe}        std::printf("unit");
         while (!out.empty()) {{
             Vec<U{n}::out_t, {pe}> word = out.read();
@@ -130,6 +162,12 @@ def _unit(n: int, spec, rng, ap: bool) -> tuple[str, str, np.ndarray]:
         std::printf("\\nleft %d\\n", (int)in.size());
     }}"""
     return config, call, np.array(exact, dtype=np.int64)
+
+
+def _c_array(values: np.ndarray) -> str:
+    if values.ndim == 1:
+        return "{" + ", ".join(str(int(v)) for v in values) + "}"
+    return "{" + ", ".join(_c_array(row) for row in values) + "}"
 
 
 def _window(n: int, spec, rng, ap: bool) -> tuple[str, str]:

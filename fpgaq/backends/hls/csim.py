@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def compile_library(hls_dir: Path, target: Path, defines: tuple[str, ...] = (), 
                     raise CSimError("g++ failed to compile the C-simulation: " + " | ".join(lines))
             warnings = "".join(stderr for _, stderr in results)
             cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp_lib = cached.parent / f".{LIBRARY}.{os.getpid()}"
+            tmp_lib = cached.parent / f".{LIBRARY}.{os.getpid()}.{threading.get_ident()}"  # one per thread
             shutil.copyfile(work / LIBRARY, tmp_lib)
             os.replace(tmp_lib, cached)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +225,7 @@ class CSim:
         loaded = cache_dir() / "loaded" / f"{digest}.so"
         if not loaded.is_file():
             loaded.parent.mkdir(parents=True, exist_ok=True)
-            tmp = loaded.with_suffix(f".{os.getpid()}.tmp")
+            tmp = loaded.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # one per thread
             shutil.copyfile(lib_file, tmp)
             os.replace(tmp, loaded)
         self._lib = load(loaded)
