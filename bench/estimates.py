@@ -118,13 +118,15 @@ def exported(model: torch.nn.Module, shape: tuple, path: Path) -> str:
     return str(path)
 
 
-def finn_side(path: str, folding: list, part: str, finn_python: str | None) -> dict | None:
+def finn_side(script_args: list[str], finn_python: str | None) -> dict | None:
+    """Run bench/SCRIPT ARGS... (script_args) with finn-plus's Python; the JSON of its last stdout line."""
     if not finn_python:
         return None
     fake = Path(tempfile.mkdtemp()) / "Vivado" / "2024.2"  # FINN's settings want a Vivado version folder
     fake.mkdir(parents=True)
+    script, *rest = script_args
     proc = subprocess.run(
-        [finn_python, str(ROOT / "bench" / "finn_estimates.py"), path, json.dumps(folding), part],
+        [finn_python, str(ROOT / "bench" / script), *rest],
         capture_output=True,
         text=True,
         env=dict(os.environ, XILINX_VIVADO=str(fake)),
@@ -133,7 +135,7 @@ def finn_side(path: str, folding: list, part: str, finn_python: str | None) -> d
     )
     if proc.returncode != 0:
         return {"ok": False, "error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def ours(graph, folding: dict, board) -> dict:
@@ -168,7 +170,7 @@ def main():
             target = FINN_TFC_FPS
         spec = {name: {"pe": pe, "simd": simd} for name, (pe, simd) in zip(dots, finn_fold, strict=True)}
         published = ours(graph, resolve_folding(graph, spec), board)
-        finn = finn_side(path, finn_fold, board.part, args.finn_python)
+        finn = finn_side(["finn_estimates.py", path, json.dumps(finn_fold), board.part], args.finn_python)
         rows.append((label, "FINN's folding", published, finn))
         for fps in (target, None):
             try:
