@@ -85,7 +85,7 @@ def qonnx_fps(path: Path, x: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def csim_fps(sim: CSim, x: np.ndarray) -> tuple[float, np.ndarray]:
-    sim.run(x[:1])
+    sim.run(x[: sim.jobs])  # warm-up: a frame on every thread of the pool (qonnx's: one frame)
     start = time.perf_counter()
     y = sim.run(x)
     return len(x) / (time.perf_counter() - start), y

@@ -185,17 +185,30 @@ def check_jobs(jobs: int | None) -> int:
     return jobs
 
 
+_POOLS: dict[int, object] = {}  # jobs -> ThreadPoolExecutor, kept for the process's life
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(jobs: int):
+    """A pool of `jobs` threads shared by every C-simulation of the process. Its threads outlive a run: the
+    library's per-thread caches (each stream's array, a window's frame) are warm from the second run on, as in
+    the calling thread; fresh threads would fault in every page of a frame's streams again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _POOLS_LOCK:
+        if jobs not in _POOLS:
+            _POOLS[jobs] = ThreadPoolExecutor(jobs, thread_name_prefix="fpgaq-csim")
+        return _POOLS[jobs]
+
+
 def in_parallel(run, frames: int, jobs: int) -> list:
     """run(lo, hi) over `jobs` runs of consecutive frames [lo, hi) covering 0..frames, one per thread (one run in
     the calling thread when jobs is 1); their results in frame order."""
-    from concurrent.futures import ThreadPoolExecutor
-
     jobs = max(1, min(jobs, frames))
     bounds = [frames * j // jobs for j in range(jobs + 1)]
     if jobs == 1:
         return [run(0, frames)]
-    with ThreadPoolExecutor(jobs) as pool:
-        return list(pool.map(lambda j: run(bounds[j], bounds[j + 1]), range(jobs)))
+    return list(_pool(jobs).map(lambda j: run(bounds[j], bounds[j + 1]), range(jobs)))
 
 
 class CSim:

@@ -12,6 +12,8 @@ FIFO sizing (fpgaq build): small depths that keep the design's full throughput w
    a source that floods the first FIFOs would make them look deep): every FIFO's largest occupancy. At depths
    of at least those occupancies no write of that run waits; a run at those depths with the input as fast as the
    design takes it confirms interval T (else step 1's occupancies, at which no write ever waits, are taken).
+   First, one run with every FIFO at depth 2: where it keeps interval T without a deadlock (many chains do: no
+   kernel's bursts outrun its neighbour's rate) those are the depths, the least there are, in one run.
 3. The deepest FIFO first, each is shrunk to the smallest depth at which a timed run still has no deadlock and
    interval T, the others held at their current depths: a search over [2, current depth] (2 is Vitis's minimum)
    that tries as many depths at once as there are cores, in runs on parallel threads (a run's state is per
@@ -192,6 +194,9 @@ def size_fifos(
         return [not c.deadlock and c.interval() <= interval for c in checks]
 
     sim.load()  # the UltraRAM tables, once: the runs below only read them
+    floor = dict.fromkeys(streams, MIN_DEPTH)
+    if depths != floor and keep([floor])[0]:  # every FIFO at the least depth keeps the rate (many chains): done
+        return floor, {"interval": interval, "runs": runs}
     if not keep([depths])[0]:
         need = free.fifos()
         depths = {name: max(MIN_DEPTH, need[name]["max_occupancy"]) for name in streams}  # the unbounded schedule
