@@ -14,6 +14,7 @@ import pytest
 
 from fpgaq.backends.hls.csim import ap_include_dir
 from fpgaq.resources import data_dir
+from tests.hls.test_swg_cycles import GEOMETRIES, _output, _reference
 
 # kind, nv, g, simd, sf, pe, nf, in (bits, signed), weight bits (0: bipolar), tile: exact|narrow, total: exact|wrap
 UNITS = [
@@ -40,15 +41,6 @@ UNITS = [
     ("dense", 2, 1, 4, 3, 2, 2, (4, False), 4, "exact", "exact", (7, "shuffled", 0)),
     ("depthwise", 5, 4, 3, 3, 2, 1, (4, False), 4, "exact", "exact", (3, "sorted", 0)),
     ("group", 2, 3, 2, 2, 2, 2, (4, False), 3, "exact", "exact", (6, "sorted", -3)),
-]
-
-# c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, simd
-WINDOWS = [
-    (4, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 6, 5, 1, 2),
-    (3, 7, 9, 3, 3, 2, 2, 1, 1, 1, 0, 4, 4, 1, 3),
-    (6, 8, 6, 3, 2, 1, 2, 2, 1, 2, 0, 8, 3, 3, 1),
-    (8, 5, 5, 2, 2, 2, 2, 1, 1, 0, 0, 3, 3, 4, 2),
-    (2, 9, 3, 1, 1, 3, 1, 1, 1, 0, 0, 3, 3, 1, 2),
 ]
 
 
@@ -170,16 +162,23 @@ def _c_array(values: np.ndarray) -> str:
     return "{" + ", ".join(_c_array(row) for row in values) + "}"
 
 
-def _window(n: int, spec, rng, ap: bool) -> tuple[str, str]:
-    c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, simd = spec
+def _frames() -> list[np.ndarray]:
+    """An (H, W, C) frame per window geometry (tests/hls/test_swg_cycles.py's, whose numpy _reference defines the
+    windows)."""
+    rng = np.random.default_rng(5)
+    return [rng.integers(-100, 100, size=(g[1], g[2], g[0])) for g in GEOMETRIES]
+
+
+def _window(n: int, g, frame: np.ndarray, ap: bool) -> tuple[str, str]:
+    c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, groups, simd = g
+    oh, ow = _output(g)
     t = _type(8, True, ap)
-    frame = rng.integers(-100, 100, size=(h * w * c // simd, simd))
+    frame = frame.reshape(-1, simd)  # NHWC words of SIMD channels
     config = (
         f"struct W{n} {{ static const int c = {c}, h = {h}, w = {w}, kh = {kh}, kw = {kw}, sh = {sh}, sw = {sw}, "
         f"dh = {dh}, dw = {dw}, pt = {pt}, pl = {pl}, oh = {oh}, ow = {ow}, groups = {groups}, simd = {simd}, "
         f"rows = {(kh - 1) * dh + 1 + sh}; typedef {t} elem_t; }};\n"
-        f"static const signed char f{n}[{len(frame)}][{simd}] = "
-        "{" + ", ".join("{" + ", ".join(map(str, row)) + "}" for row in frame) + "};\n"
+        f"static const signed char f{n}[{len(frame)}][{simd}] = " + _c_array(frame) + ";\n"
     )
     call = f"""
     {{
@@ -217,7 +216,7 @@ int fast_taken(const typename C::weight_t w[][C::pe * C::simd]) {
 def _program(ap: bool) -> str:
     rng = np.random.default_rng(11)
     units = [_unit(n, spec, rng, ap)[:2] for n, spec in enumerate(UNITS)]
-    windows = [_window(n, spec, rng, ap) for n, spec in enumerate(WINDOWS)]
+    windows = [_window(n, g, frame, ap) for n, (g, frame) in enumerate(zip(GEOMETRIES, _frames()))]
     head = ["#include <cstdio>", '#include "fpgaq.h"', "using namespace fpgaq;", "" if ap else PROBE]
     configs = [c for c, _ in units + windows]
     calls = [call for _, call in units + windows]
@@ -271,9 +270,13 @@ def test_matrix_vector_fast_path_equals_the_loop(outputs, n):
     assert all(line == "left 0" for line in _results(outputs["fast"], "left"))
 
 
-@pytest.mark.parametrize("n", range(len(WINDOWS)))
+@pytest.mark.parametrize("n", range(len(GEOMETRIES)))
 def test_window_fast_path_equals_the_loop(outputs, n):
     fast, loops, ap = (_results(outputs[v], "window") for v in ("fast", "loops", "ap"))
     assert fast[n] == loops[n] == ap[n]
-    c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, simd = WINDOWS[n]
+    oh, ow = _output(GEOMETRIES[n])
+    c, kh, kw = GEOMETRIES[n][0], GEOMETRIES[n][3], GEOMETRIES[n][4]
     assert len(fast[n].split()) - 1 == oh * ow * kh * kw * c
+    np.testing.assert_array_equal(
+        np.array(fast[n].split()[1:], dtype=np.int64), _reference(_frames()[n], GEOMETRIES[n], -7)
+    )

@@ -141,17 +141,27 @@ def test_the_portable_context_switch_gives_the_same_run(forked, tmp_path):
     """Processes switch stacks by a few instructions on x86-64 Linux, by POSIX ucontext elsewhere: the same design
     compiled both ways runs the same cycles, occupancies and words, bounded and deadlocking."""
     report, out, _ = forked
-    library = tmp_path / LIBRARY
-    compile_library(out / "hls", library, defines=("FPGAQ_SIM_UCONTEXT",))
-    fast = CSim(out).timed()
-    portable = TimedSim(load(library), fast.in_bytes, fast.out_bytes)  # no UltraRAM in the test models
-    words = np.random.default_rng(1).integers(0, 256, size=(3, fast.in_bytes), dtype=np.uint8)
-    depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
-    for trial in (depths, dict.fromkeys(depths, 2)):
-        a, b = fast.run(words, trial), portable.run(words, trial)
+    runs = _same_timed_runs(report, out, tmp_path / LIBRARY, "FPGAQ_SIM_UCONTEXT", (None, 2))
+    assert runs[-1].deadlock  # every depth 2: the fork deadlocks, and the coroutines unwind
+
+
+def _same_timed_runs(report, out: Path, library: Path, define: str, depths: tuple) -> list:
+    """The build's library and one compiled with -D`define` run the same timed simulation - every report field and
+    word equal - at each of `depths` (None: the build's depths, else every FIFO at that depth); the runs of the
+    second."""
+    compile_library(out / "hls", library, defines=(define,))
+    built = CSim(out).timed()
+    variant = TimedSim(load(library), built.in_bytes, built.out_bytes)  # no UltraRAM in the test models
+    words = np.random.default_rng(1).integers(0, 256, size=(3, built.in_bytes), dtype=np.uint8)
+    sized = {n: s["depth"] for n, s in report.fifos["streams"].items()}
+    runs = []
+    for depth in depths:
+        trial = sized if depth is None else dict.fromkeys(sized, depth)
+        a, b = built.run(words, trial), variant.run(words, trial)
         assert a.report == b.report
         np.testing.assert_array_equal(a.output, b.output)
-    assert b.deadlock  # every depth 2: the fork deadlocks, and the coroutines unwind
+        runs.append(b)
+    return runs
 
 
 @pytest.mark.parametrize("name", ["cnn", "conv1d_bipolar"])  # depthwise, a fork; bipolar, dilation
@@ -160,16 +170,7 @@ def test_the_fast_matrix_vector_path_times_as_the_loop(built, name, tmp_path):
     as the loop does: the design compiled with -DFPGAQ_NO_FAST (every unit's loop) gives the same timed run - every
     process's cycles and stalls, every FIFO's occupancy, the words - at the build's depths and in a deadlock."""
     report, out, _ = built(name, False)
-    library = tmp_path / LIBRARY
-    compile_library(out / "hls", library, defines=("FPGAQ_NO_FAST",))
-    fast = CSim(out).timed()
-    loops = TimedSim(load(library), fast.in_bytes, fast.out_bytes)  # no UltraRAM in the test models
-    words = np.random.default_rng(2).integers(0, 256, size=(3, fast.in_bytes), dtype=np.uint8)
-    depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
-    for trial in (depths, dict.fromkeys(depths, 2), dict.fromkeys(depths, 0)):
-        a, b = fast.run(words, trial), loops.run(words, trial)
-        assert a.report == b.report
-        np.testing.assert_array_equal(a.output, b.output)
+    _same_timed_runs(report, out, tmp_path / LIBRARY, "FPGAQ_NO_FAST", (None, 2, 0))
 
 
 @pytest.mark.parametrize("name", ["cnn", "residual"])  # the test models with a fork
