@@ -1,8 +1,10 @@
 """The native C-simulation's fast paths (hls/sim/fast.h) against the hardware loops they stand in for, compiled
 with g++ from the kernel library: matrix-vector units (dense, grouped, depthwise, bipolar; tile and accumulator
-types exact, narrower than a tile's worst case, or wrapping the total) and sliding windows. The same program is
-compiled three ways - native with the fast paths, native with -DFPGAQ_NO_FAST (the hardware loops) and ap_int -
-and every output code must be equal; the fast path must be taken where no tile can wrap and refused where one can.
+types exact, narrower than a tile's worst case, or wrapping the total; fused thresholds), sliding windows, width
+converters, forks, residual adds, standalone thresholds and requantizers, max pools. The same program is compiled
+four ways - native with the fast paths in portable C++ and with -march=native (this CPU's vector instructions),
+native with -DFPGAQ_NO_FAST (the hardware loops) and ap_int - and every output code must be equal, and equal to
+numpy's exact codes; the matrix-vector fast path must be taken where no tile can wrap and refused where one can.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ UNITS = [
     ("dense", 2, 1, 4, 3, 2, 2, (4, False), 4, "exact", "exact", (7, "shuffled", 0)),
     ("depthwise", 5, 4, 3, 3, 2, 1, (4, False), 4, "exact", "exact", (3, "sorted", 0)),
     ("group", 2, 3, 2, 2, 2, 2, (4, False), 3, "exact", "exact", (6, "sorted", -3)),
+    # the pair product's blocks: 5 vectors of 16 channels (4 + 1), 2, 1 with 16-pixel blocks and a remainder of
+    # pixels; an odd KG (the last pair half padding); grouped with thresholds over 2 groups of 24 channels
+    ("dense", 21, 1, 3, 3, 8, 10, (4, False), 4, "exact", "exact", (15, "sorted", 0)),
+    ("dense", 11, 1, 5, 1, 16, 2, (8, True), 8, "exact", "exact"),
+    ("dense", 35, 1, 7, 1, 4, 4, (3, True), 3, "exact", "exact", (7, "shuffled", -2)),
+    ("group", 19, 2, 3, 3, 8, 3, (4, False), 4, "exact", "exact", (3, "sorted", 0)),
 ]
 
 
@@ -199,6 +207,158 @@ def _window(n: int, g, frame: np.ndarray, ap: bool) -> tuple[str, str]:
     return config, call
 
 
+def _wrap(values: np.ndarray, bits: int, signed: bool) -> np.ndarray:
+    """values stored into a (bits, signed) integer: two's complement, or masked."""
+    values = np.asarray(values, dtype=np.int64) & ((1 << bits) - 1)
+    return values - ((values >> (bits - 1)) << bits) if signed else values
+
+
+def _feed(name: str, t: str, rows: np.ndarray, tag: str) -> str:
+    """C++ writing rows (words) into stream `name` of Vec<t, width>."""
+    width = rows.shape[1]
+    return (
+        f"static const long long {tag}[{len(rows)}][{width}] = " + _c_array(rows) + ";\n"
+        f"        for (int i = 0; i < {len(rows)}; i++) {{ Vec<{t}, {width}> word; "
+        f"for (int s = 0; s < {width}; s++) word.v[s] = {t}({tag}[i][s]); {name}.write(word); }}\n"
+    )
+
+
+def _drain(name: str, width: int, label: str, end: bool = True) -> str:
+    """C++ printing every word left in stream `name` after `label` (a line, unless not `end`)."""
+    return (
+        f'        std::printf("{label}");\n'
+        f"        while (!{name}.empty()) {{ auto word = {name}.read(); "
+        f'for (int s = 0; s < {width}; s++) std::printf(" %lld", (long long)word.v[s].to_int64()); }}\n'
+        + ('        std::printf("\\n");\n' if end else "")
+    )
+
+
+def _kernels(ap: bool) -> tuple[str, str, list[tuple[str, np.ndarray]]]:
+    """Configurations, calls and [(label, exact codes)] of the stream kernels with native fast paths: width
+    converters (the same type: bytes copied; narrowing: each element wrapped), a fork, a residual add that wraps,
+    standalone thresholds (lanes and rows, one row for a whole tensor, unsorted rows, inputs too wide for 32-bit
+    counting), a requantizer, AXI-Stream unpacking and a max pool with padding on every side and negated
+    channels."""
+    rng = np.random.default_rng(23)
+    ty = lambda bits, signed: _type(bits, signed, ap)  # noqa: E731
+    configs, calls, exact = [], [], []
+
+    def case(label: str, config: str, body: str, codes) -> None:
+        configs.append(config)
+        calls.append("    {\n" + body + "    }\n")
+        exact.append((label, np.asarray(codes, dtype=np.int64).reshape(-1)))
+
+    for n, (num, in_w, out_w, in_bits, out_bits) in enumerate([(48, 4, 6, 6, 4), (48, 8, 3, 4, 4)]):
+        x = rng.integers(-(1 << (in_bits - 1)), 1 << (in_bits - 1), size=(num // in_w, in_w))
+        step = int(np.gcd(in_w, out_w))
+        config = (f"struct D{n} {{ static const int num = {num}, in_w = {in_w}, out_w = {out_w}, step = {step}; "
+                  f"typedef {ty(in_bits, True)} in_t; typedef {ty(out_bits, True)} out_t; }};")  # fmt: skip
+        body = (f"        hls::stream<Vec<D{n}::in_t, {in_w}> > in; hls::stream<Vec<D{n}::out_t, {out_w}> > out;\n"
+                + _feed("in", f"D{n}::in_t", x, f"xd{n}") + f"        dwc<D{n}>(in, out);\n"
+                + _drain("out", out_w, "dwc"))  # fmt: skip
+        case("dwc", config, body, _wrap(x, out_bits, True))
+
+    x = rng.integers(-16, 16, size=(10, 3))
+    config = f"struct F0 {{ static const int words = 10, win = 3; typedef {ty(5, True)} elem_t; }};"
+    body = ("        hls::stream<Vec<F0::elem_t, 3> > in, out0, out1;\n" + _feed("in", "F0::elem_t", x, "xf0")
+            + "        fork2<F0>(in, out0, out1);\n" + _drain("out0", 3, "fork", end=False)
+            + _drain("out1", 3, ""))  # fmt: skip
+    case("fork", config, body, np.concatenate([x.reshape(-1), x.reshape(-1)]))
+
+    a, b = rng.integers(-16, 16, size=(12, 3)), rng.integers(0, 16, size=(12, 3))
+    config = (f"struct A0 {{ static const int id = 0, num = 36, win = 3, m0 = 3, m1 = -2; typedef {ty(5, True)} a_t; "
+              f"typedef {ty(4, False)} b_t; typedef {ty(6, True)} out_t; typedef {ty(3, True)} m0_t; "
+              f"typedef {ty(3, True)} m1_t; }};")  # fmt: skip
+    body = ("        hls::stream<Vec<A0::a_t, 3> > a; hls::stream<Vec<A0::b_t, 3> > b; "
+            "hls::stream<Vec<A0::out_t, 3> > out;\n" + _feed("a", "A0::a_t", a, "xa0") + _feed("b", "A0::b_t", b, "xb0")
+            + "        add<A0>(a, b, out);\n" + _drain("out", 3, "add"))  # fmt: skip
+    case("add", config, body, _wrap(3 * a - 2 * b, 6, True))  # 3 * -16 - 2 * 15 wraps in 6 bits
+
+    # standalone thresholds: (num, win, rpl, levels, base, in bits, order)
+    for n, (num, win, rpl, levels, base, in_bits, order) in enumerate(
+        [
+            (60, 2, 6, 7, -3, 6, "sorted"),
+            (50, 1, 1, 15, 0, 5, "sorted"),
+            (39, 3, 13, 4, 1, 7, "shuffled"),
+            (24, 2, 2, 3, 0, 34, "sorted"),
+        ]  # fmt: skip
+    ):
+        lo, hi = -(1 << (in_bits - 1)), (1 << (in_bits - 1)) - 1
+        x = rng.integers(lo, hi + 1, size=(num // win, win))
+        negate = rng.integers(0, 2, size=(win, rpl)).astype(bool)
+        t = rng.integers(lo - 2, hi + 3, size=(win, rpl, levels))
+        for e in range(win):  # ties: thresholds that equal some input of the row
+            for r in range(rpl):
+                seen = x[r::rpl, e] * (-1 if negate[e, r] else 1)
+                t[e, r, : levels // 2] = rng.choice(seen, size=levels // 2)
+        t = np.sort(t, axis=2) if order == "sorted" else t
+        signed = np.where(negate.T[np.arange(num // win) % rpl], -x, x)  # (word, lane)
+        rows = t.transpose(1, 0, 2)[np.arange(num // win) % rpl]  # (word, lane, level)
+        counts = (rows <= signed[..., None]).sum(axis=2)
+        thr_t = "long long" if in_bits > 30 else "int"
+        config = (f"struct T{n} {{ static const int num = {num}, win = {win}, rpl = {rpl}, levels = {levels}, "
+                  f"base = {base}; typedef {ty(in_bits, True)} in_t; typedef {thr_t} thr_t; "
+                  f"typedef {ty(5, True)} out_t; }};\n"
+                  f"static const {thr_t} tt{n}[{win}][{rpl}][{levels}] = " + _c_array(t) + ";\n"
+                  f"static const bool nt{n}[{win}][{rpl}] = " + _c_array(negate.astype(int)) + ";")  # fmt: skip
+        body = (f"        hls::stream<Vec<T{n}::in_t, {win}> > in; hls::stream<Vec<T{n}::out_t, {win}> > out;\n"
+                + _feed("in", f"T{n}::in_t", x, f"xt{n}") + f"        threshold<T{n}>(in, out, tt{n}, nt{n});\n"
+                + _drain("out", win, "threshold"))  # fmt: skip
+        case("threshold", config, body, base + counts)
+
+    # a standalone requantizer: count = clip((m * y + b) >> S, 0, L), y = -x where negated
+    x = rng.integers(-32, 32, size=(12, 2))
+    m, off, negate = rng.integers(1, 9, size=(2, 3)), rng.integers(-40, 40, size=(2, 3)), rng.integers(0, 2, (2, 3))
+    y = np.where(negate.T[np.arange(12) % 3].astype(bool), -x, x)
+    q = np.clip((m.T[np.arange(12) % 3] * y + off.T[np.arange(12) % 3]) >> 3, 0, 6)
+    config = (f"struct R0 {{ static const int num = 24, win = 2, rpl = 3, levels = 6, shift = 3, base = -1; "
+              f"typedef {ty(6, True)} in_t; typedef {ty(5, False)} mult_t; typedef {ty(8, True)} offset_t; "
+              f"typedef {ty(16, True)} prod_t; typedef {ty(4, True)} out_t; }};\n"
+              "static const R0::mult_t mr0[2][3] = " + _c_array(m) + ";\n"
+              "static const R0::offset_t br0[2][3] = " + _c_array(off) + ";\n"
+              "static const bool nr0[2][3] = " + _c_array(negate) + ";")  # fmt: skip
+    body = ("        hls::stream<Vec<R0::in_t, 2> > in; hls::stream<Vec<R0::out_t, 2> > out;\n"
+            + _feed("in", "R0::in_t", x, "xr0") + "        requantize<R0>(in, out, mr0, br0, nr0);\n"
+            + _drain("out", 2, "requantize"))  # fmt: skip
+    case("requantize", config, body, q - 1)
+
+    # AXI-Stream words unpacked into elements: signed 12-bit elements five to a 64-bit word, unsigned bytes in 32
+    for n, (word, pack, bits, signed) in enumerate([(64, 5, 12, True), (32, 4, 8, False)]):
+        raw = rng.integers(0, 1 << 62, size=6, dtype=np.int64) * 4 + rng.integers(0, 4, size=6)  # all 64 bits vary
+        raw = raw & ((1 << word) - 1) if word < 64 else raw
+        shifts = (np.arange(pack) * bits).astype(np.uint64)
+        fields = (raw[:, None].view(np.uint64) >> shifts) & np.uint64((1 << bits) - 1)
+        config = (f"struct X{n} {{ static const int num = {6 * pack}, pack = {pack}, bits = {bits}, word = {word}; "
+                  f"typedef {ty(bits, signed)} elem_t; }};\n"
+                  f"static const unsigned long long xx{n}[6] = {{"
+                  + ", ".join(f"{v}ULL" for v in raw.view(np.uint64)) + "};")  # fmt: skip
+        body = (f"        hls::stream<ap_uint<{word}> > in; hls::stream<Vec<X{n}::elem_t, {pack}> > out;\n"
+                f"        for (int i = 0; i < 6; i++) in.write(ap_uint<{word}>(xx{n}[i]));\n"
+                f"        unpack_axis<X{n}>(in, out);\n" + _drain("out", pack, "unpack"))  # fmt: skip
+        case("unpack", config, body, _wrap(fields.astype(np.int64), bits, signed))
+
+    # max pool over window words (oh, ow, group, kh, kw) of 2 lanes, padding on every side, negated channels
+    h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lanes, c = 5, 7, 3, 2, 2, 2, 1, 2, 1, 1, 3, 4, 2, 6
+    groups = c // lanes
+    x = rng.integers(-8, 8, size=(oh * ow * groups * kh * kw, lanes))
+    sign = np.where(rng.integers(0, 2, size=(lanes, groups)) == 1, 1, -1)
+    best = []
+    for i, (o_h, o_w, g) in enumerate(np.ndindex(oh, ow, groups)):
+        window = x[i * kh * kw : (i + 1) * kh * kw].reshape(kh, kw, lanes)
+        inside = [(a, b) for a in range(kh) for b in range(kw)
+                  if 0 <= o_h * sh - pt + a * dh < h and 0 <= o_w * sw - pl + b * dw < w]  # fmt: skip
+        values = np.array([window[a, b] * sign[:, g] for a, b in inside])
+        best.append(values.max(axis=0) * sign[:, g])
+    config = (f"struct M0 {{ static const int c = {c}, h = {h}, w = {w}, kh = {kh}, kw = {kw}, sh = {sh}, sw = {sw}, "
+              f"dh = {dh}, dw = {dw}, pt = {pt}, pl = {pl}, oh = {oh}, ow = {ow}, lanes = {lanes}; "
+              f"typedef {ty(4, True)} in_t; typedef {ty(4, True)} out_t; }};\n"
+              f"static const signed char sm0[{lanes}][{groups}] = " + _c_array(sign) + ";")  # fmt: skip
+    body = (f"        hls::stream<Vec<M0::in_t, {lanes}> > in, out;\n" + _feed("in", "M0::in_t", x, "xm0")
+            + "        maxpool<M0>(in, out, sm0);\n" + _drain("out", lanes, "maxpool"))  # fmt: skip
+    case("maxpool", config, body, _wrap(np.array(best), 4, True))
+    return "\n".join(configs), "".join(calls), exact
+
+
 PROBE = """
 // Whether the fast path computes unit C (a native build with the fast paths), else 0.
 template <typename C>
@@ -217,9 +377,10 @@ def _program(ap: bool) -> str:
     rng = np.random.default_rng(11)
     units = [_unit(n, spec, rng, ap)[:2] for n, spec in enumerate(UNITS)]
     windows = [_window(n, g, frame, ap) for n, (g, frame) in enumerate(zip(GEOMETRIES, _frames()))]
+    kernel_configs, kernel_calls, _ = _kernels(ap)
     head = ["#include <cstdio>", '#include "fpgaq.h"', "using namespace fpgaq;", "" if ap else PROBE]
-    configs = [c for c, _ in units + windows]
-    calls = [call for _, call in units + windows]
+    configs = [c for c, _ in units + windows] + [kernel_configs]
+    calls = [call for _, call in units + windows] + [kernel_calls]
     return "\n".join(head + configs) + "\nint main() {" + "".join(calls) + "\n    return 0;\n}\n"
 
 
@@ -231,11 +392,13 @@ def _exact() -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """{variant: stdout lines} for fast (native, fast paths), loops (native, -DFPGAQ_NO_FAST) and ap (ap_int)."""
+    """{variant: stdout lines} for fast (native integers, fast paths, portable C++), native (the same with
+    -march=native, as fpgaq builds it: the vector instructions of this CPU), loops (native, -DFPGAQ_NO_FAST) and
+    ap (ap_int)."""
     folder = tmp_path_factory.mktemp("fast")
     hls = data_dir("hls")
-    variants = {"fast": (False, ["-DFPGAQ_NATIVE"]), "loops": (False, ["-DFPGAQ_NATIVE", "-DFPGAQ_NO_FAST"]),
-                "ap": (True, [])}  # fmt: skip
+    variants = {"fast": (False, ["-DFPGAQ_NATIVE"]), "native": (False, ["-DFPGAQ_NATIVE", "-march=native"]),
+                "loops": (False, ["-DFPGAQ_NATIVE", "-DFPGAQ_NO_FAST"]), "ap": (True, [])}  # fmt: skip
     procs = {}
     for name, (ap, defines) in variants.items():
         (folder / f"{name}.cpp").write_text(_program(ap))
@@ -257,8 +420,8 @@ def _results(lines: list[str], tag: str) -> list[str]:
 
 @pytest.mark.parametrize("n", range(len(UNITS)))
 def test_matrix_vector_fast_path_equals_the_loop(outputs, n):
-    fast, loops, ap = (_results(outputs[v], "unit")[n] for v in ("fast", "loops", "ap"))
-    assert fast == loops == ap
+    fast, native, loops, ap = (_results(outputs[v], "unit")[n] for v in ("fast", "native", "loops", "ap"))
+    assert fast == native == loops == ap
     codes = np.array(fast.split()[1:], dtype=np.int64)
     exact = _exact()[n]
     if UNITS[n][9] == "narrow":  # a tile wraps in TS: the hardware's codes are not the exact sums, and the
@@ -272,11 +435,25 @@ def test_matrix_vector_fast_path_equals_the_loop(outputs, n):
 
 @pytest.mark.parametrize("n", range(len(GEOMETRIES)))
 def test_window_fast_path_equals_the_loop(outputs, n):
-    fast, loops, ap = (_results(outputs[v], "window") for v in ("fast", "loops", "ap"))
-    assert fast[n] == loops[n] == ap[n]
+    fast, native, loops, ap = (_results(outputs[v], "window") for v in ("fast", "native", "loops", "ap"))
+    assert fast[n] == native[n] == loops[n] == ap[n]
     oh, ow = _output(GEOMETRIES[n])
     c, kh, kw = GEOMETRIES[n][0], GEOMETRIES[n][3], GEOMETRIES[n][4]
     assert len(fast[n].split()) - 1 == oh * ow * kh * kw * c
     np.testing.assert_array_equal(
         np.array(fast[n].split()[1:], dtype=np.int64), _reference(_frames()[n], GEOMETRIES[n], -7)
     )
+
+
+KERNELS = [label for label, _ in _kernels(False)[2]]
+
+
+@pytest.mark.parametrize("n", range(len(KERNELS)), ids=lambda n: f"{n}-{KERNELS[n]}")
+def test_stream_kernel_fast_path_equals_the_loop(outputs, n):
+    lines = {v: [line for line in outputs[v] if line.split(" ")[0] in KERNELS] for v in outputs}
+    assert all(len(lines[v]) == len(KERNELS) for v in outputs)
+    fast, native, loops, ap = (lines[v][n] for v in ("fast", "native", "loops", "ap"))
+    assert fast == native == loops == ap
+    label, exact = _kernels(False)[2][n]
+    assert fast.split(" ")[0] == label
+    np.testing.assert_array_equal(np.array(fast.split()[1:], dtype=np.int64), exact)
