@@ -88,12 +88,12 @@ def quantize_command(factory_spec: str, data: str, out: str, **ptq_args) -> dict
     settings.apply_defaults()
     keys = ("weight_bits", "act_bits", "input_bits", "method", "accumulator_bits", "tile")
     check_ptq_args(**{k: settings.arguments[k] for k in keys})
+    arrays = load_data(data)  # a bad file is refused before the factory's work (it may train the model)
     with progress.step(f"building the float model ({factory_spec})"):
         model = load_factory(factory_spec)()
     if not isinstance(model, torch.nn.Module):
         raise FpgaqError(f"{factory_spec} returned {type(model).__name__}, not a torch.nn.Module")
     model.eval()
-    arrays = load_data(data)
     calib = fit_input(model, arrays["x_train"])
     summary = {}
     test = "x_test" in arrays and "y_test" in arrays

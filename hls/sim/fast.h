@@ -216,8 +216,6 @@ struct Weights {
     double bound = 0;     // KG * max|w| * max|x|: no dot product's magnitude exceeds it
     // [G * OCG][KG]: output channel o = g * OCG + nf * PE + p, input k = sf * SIMD + s; depthwise [G][KG][PE]
     std::vector<short> w;
-    // Depthwise and not wide: [KG][G * PE], channel-major rows (a frame's pixel computes every channel at once)
-    std::vector<short> columns;
     // Not depthwise and not wide: [G][KP][OCP] pairs (pair()) of inputs 2 kp and 2 kp + 1 (0 past KG), KP = (KG +
     // 1) / 2, OCP = OCG rounded up to PAIR_COLUMNS (0 past OCG)
     std::vector<int> pairs;
@@ -263,12 +261,6 @@ const Weights& weights(const typename C::weight_t w[][C::pe * C::simd]) {
     cache.bound = (double)KG * (double)w_max * (double)x_max;
     cache.wide = cache.bound >= 2147483648.0;
     if (!usable) cache.w.clear();
-    cache.columns.assign(usable && !cache.wide && C::dw ? (size_t)KG * G * PE : 0, 0);
-    for (int g = 0; g < G && !cache.columns.empty(); g++) {
-        for (int k = 0; k < KG; k++) {
-            for (int p = 0; p < PE; p++) cache.columns[(size_t)k * G * PE + g * PE + p] = cache.w[((size_t)g * KG + k) * PE + p];
-        }
-    }
     cache.kp = (KG + 1) / 2;
     cache.ocp = (OCG + PAIR_COLUMNS - 1) / PAIR_COLUMNS * PAIR_COLUMNS;
     cache.pairs.assign(usable && !cache.wide && !C::dw ? (size_t)G * cache.kp * cache.ocp : 0, 0);
@@ -492,6 +484,11 @@ struct Writer {
             out.write(word);
         }
     }
+    T* take(size_t n) {  // the next n words in place (untimed)
+        T* words = next_word;
+        next_word += n;
+        return words;
+    }
 };
 
 // One frame of mvu_body's unit; false (nothing read) where the loop of mvu_body must run.
@@ -514,39 +511,38 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
     // (the first neuron fold's), and the other neuron folds' SF cycles pass at once before their output is
     // written (no stream access among them, so nothing else can happen in them).
     if (C::dw && whole && !layer.wide) {  // a pixel's G * PE channels side by side, their counts at once
+        // A pixel's words are its elements [G][KG][PE] in a row of the frame, as the weights [G][KG][PE] are.
+        static_assert(sizeof(In) == C::in_w * sizeof(typename C::in_t), "a stream word is its elements");
+        static_assert(sizeof(Out) == C::pe * sizeof(typename C::out_t), "a stream word is its elements");
         const int CH = G * PE;
-        const In* frame = reader.frame;
         const LevelTable* levels = mvu_levels(act, bias, layer);
-        std::vector<short> x((size_t)KG * CH);
+        std::vector<short> x((size_t)G * KG * PE);
         std::vector<int> sum(CH + 16), counts(CH + 16);  // + 16: count_levels' padding
+        const short* __restrict w_all = layer.w.data();
         for (int v = 0; v < NV; v++) {
+            const typename C::in_t* e = reinterpret_cast<const typename C::in_t*>(&reader.frame[(size_t)v * G * SF]);
+            for (int i = 0; i < G * KG * PE; i++) x[i] = (short)e[i].to_int64();
             for (int g = 0; g < G; g++) {
-                for (int sf = 0; sf < SF; sf++) {
-                    const In& word = frame[((size_t)v * G + g) * SF + sf];
-                    for (int s = 0; s < SIMD; s++) {
-                        short* xk = &x[(size_t)(sf * SIMD + s) * CH + g * PE];
-                        for (int p = 0; p < PE; p++) xk[p] = (short)word.v[s * PE + p].to_int64();
-                    }
+                const short* __restrict wg = w_all + (size_t)g * KG * PE;
+                const short* __restrict xg = x.data() + (size_t)g * KG * PE;
+                int acc[C::pe];
+                for (int p = 0; p < PE; p++) acc[p] = 0;
+                for (int k = 0; k < KG; k++) {
+                    for (int p = 0; p < PE; p++) acc[p] += (int)wg[k * PE + p] * (int)xg[k * PE + p];
                 }
-            }
-            for (int c = 0; c < CH; c++) sum[c] = 0;
-            for (int k = 0; k < KG; k++) {
-                const short* __restrict wk = &layer.columns[(size_t)k * CH];
-                const short* __restrict xk = &x[(size_t)k * CH];
-                int* __restrict acc = sum.data();
-                for (int c = 0; c < CH; c++) acc[c] += (int)wk[c] * (int)xk[c];
+                for (int p = 0; p < PE; p++) sum[g * PE + p] = acc[p];
             }
             if (levels) {
                 for (int c = 0; c < CH; c++) sum[c] += levels->bias[c];
                 wrap_all<TA>(sum.data(), CH);
                 count_levels(*levels, sum.data(), counts.data());
+                typename C::out_t* o = reinterpret_cast<typename C::out_t*>(writer.take(G));  // channel g * PE + p
+                for (int c = 0; c < CH; c++) o[c] = typename C::out_t(from_count(act, counts[c]));
+                continue;
             }
             for (int g = 0; g < G; g++) {
                 Out result;
-                for (int p = 0; p < PE; p++) {
-                    result.v[p] = levels ? typename C::out_t(from_count(act, counts[g * PE + p]))
-                                         : activate(act, TA((long long)bias[p][g] + sum[g * PE + p]), p, g, sorted);
-                }
+                for (int p = 0; p < PE; p++) result.v[p] = activate(act, TA((long long)bias[p][g] + sum[g * PE + p]), p, g, sorted);
                 writer.put(result);
             }
         }
@@ -602,6 +598,7 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
     // 32-bit sums over the pair table: blocks of CH pixels (one in a timed run, where group g's outputs are written
     // before group g + 1's words are read) as one matrix product per group.
     static_assert(sizeof(In) == C::in_w * sizeof(typename C::in_t), "a stream word is its elements");
+    static_assert(sizeof(Out) == C::pe * sizeof(typename C::out_t), "a stream word is its elements");
     const int KP = layer.kp, OCP = layer.ocp, CH = whole ? 64 : 1;
     std::vector<short> row(2 * KP);  // one pixel's inputs of one group, a 0 past KG
     std::vector<int> x((size_t)CH * KP), y((size_t)CH * G * OCG + 16), counts(G * OCG + 16);  // + 16: count_levels'
@@ -643,13 +640,14 @@ bool mvu(hls::stream<Vec<typename C::in_t, C::in_w> >& in, hls::stream<Vec<typen
                 for (int j = 0; j < G * OCG; j++) yi[j] += levels->bias[j];
                 wrap_all<TA>(yi, G * OCG);
                 count_levels(*levels, yi, counts.data());
+                // the pixel's G * NF output words are its channels in order: word f's element p is f * PE + p
+                typename C::out_t* o = reinterpret_cast<typename C::out_t*>(writer.take(G * NF));
+                for (int j = 0; j < G * OCG; j++) o[j] = typename C::out_t(from_count(act, counts[j]));
+                continue;
             }
             for (int f = 0; f < G * NF; f++) {  // f = g * NF + nf: channels f * PE .. f * PE + PE - 1
                 Out result;
-                for (int p = 0; p < PE; p++) {
-                    result.v[p] = levels ? typename C::out_t(from_count(act, counts[f * PE + p]))
-                                         : activate(act, TA((long long)bias[p][f] + yi[f * PE + p]), p, f, sorted);
-                }
+                for (int p = 0; p < PE; p++) result.v[p] = activate(act, TA((long long)bias[p][f] + yi[f * PE + p]), p, f, sorted);
                 writer.put(result);
             }
         }
