@@ -63,11 +63,12 @@ def quantize(
     scale = np.asarray(scale, dtype=np.float32)
     if kind == "bipolar":
         return (x >= np.float32(0.0)).astype(np.int64)
-    y = x / scale + np.asarray(zero_point, dtype=np.float32)
+    y = np.asarray(x / scale, dtype=np.float32)  # a new array: the steps below reuse it (the same float32 values)
+    y += np.asarray(zero_point, dtype=np.float32)
     if bits == 1 and signed:
         return (y >= np.float32(0.0)).astype(np.int64)
     lo, hi = quant_int_range(bits, signed, narrow)
-    y = np.clip(y, np.float32(lo), np.float32(hi))
+    np.clip(y, np.float32(lo), np.float32(hi), out=y)
     return ROUNDING[rounding](y).astype(np.int64)
 
 
