@@ -350,8 +350,31 @@ class CSim:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """float32 input in the model's layout (batch first) -> float32 output in the model's layout. Other
-        real dtypes are accepted when every value is a float32 value (float64 zeros, uint8 pixels)."""
-        return self.host.dequantize(self.run_codes(self.input_codes(x)))
+        real dtypes are accepted when every value is a float32 value (float64 zeros, uint8 pixels). Each thread
+        quantizes its own frames (numpy releases the GIL), so the host's side of the work is split as well."""
+        x = checked_input(self.host, x)
+        n = len(x)
+        out = np.empty((n,) + self.output_shape, dtype=np.int64)
+        flat = out.reshape(n, -1)
+        pointer = ctypes.POINTER(ctypes.c_longlong)
+        self._fill()
+
+        def chunk(lo: int, hi: int) -> int | None:
+            try:
+                codes = np.ascontiguousarray(self.host.quantize(x[lo:hi]), dtype=np.int64)
+            except ValueError:
+                return None  # reported below for the whole batch, with its indices
+            return self._run(codes.ctypes.data_as(pointer), flat[lo:hi].ctypes.data_as(pointer), hi - lo)
+
+        statuses = in_parallel(chunk, n, 1 if self.instrumented else self.jobs)
+        if None in statuses:
+            input_codes(self.host, x)  # raises the CSimError that names the first bad value of the batch
+            raise CSimError("the input could not be quantized")  # a frame's error is the batch's: not reached
+        status = next((s for s in statuses if s), 0)
+        if status != 0:
+            raise CSimError(f"the C-simulation reported stream error {status}")
+        self._raise_on_overflow()
+        return self.host.dequantize(out)
 
     def timed(self) -> TimedSim:
         """The timed dataflow simulation of the same library (fpgaq.backends.hls.timed)."""
@@ -362,14 +385,20 @@ class CSim:
         return input_codes(self.host, x)
 
 
-def input_codes(host: Host, x: np.ndarray) -> np.ndarray:
-    """The int64 input codes of float input x for a design's host side (checked: dtype, shape, samples)."""
+def checked_input(host: Host, x: np.ndarray) -> np.ndarray:
+    """x as float32 of the design's input shape with at least one sample, else a CSimError saying why."""
     x = as_float32(np.asarray(x))
     if x.ndim != len(host.input_shape) + 1 or tuple(x.shape[1:]) != host.input_shape:
         expected = "(N, " + ", ".join(map(str, host.input_shape)) + ")"
         raise CSimError(f"input has shape {tuple(x.shape)}; expected {expected}")
     if len(x) == 0:
         raise CSimError("input has no samples (shape " + str(tuple(x.shape)) + ")")
+    return x
+
+
+def input_codes(host: Host, x: np.ndarray) -> np.ndarray:
+    """The int64 input codes of float input x for a design's host side (checked: dtype, shape, samples)."""
+    x = checked_input(host, x)
     try:
         return host.quantize(x)
     except ValueError as exc:
