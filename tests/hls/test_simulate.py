@@ -15,7 +15,15 @@ import pytest
 from click.testing import CliRunner
 
 from fpgaq.backends.hls.csim import LIBRARY, CSim, compile_library
-from fpgaq.backends.hls.timed import Deadlock, TimedSim, declared_depths, load, size_fifos
+from fpgaq.backends.hls.timed import (
+    SEARCH_TOLERANCE,
+    SIZING_FRAMES,
+    Deadlock,
+    TimedSim,
+    declared_depths,
+    load,
+    size_fifos,
+)
 from fpgaq.cli import main
 from fpgaq.ir.execute import run
 from fpgaq.pipeline import build_graph
@@ -104,7 +112,8 @@ def test_sized_fifos_keep_a_fork_from_deadlocking_at_full_throughput(forked):
 
 
 def test_each_sized_depth_is_the_smallest_that_keeps_throughput(forked):
-    """One word less on any FIFO the sizing deepened: a deadlock or fewer frames per second."""
+    """One word less on any FIFO the sizing deepened, below 64 words (beyond 1/32 of its depth on a deeper one, where
+    the search stops): a deadlock or fewer frames per second."""
     report, out, graph = forked
     depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
     sim = CSim(out).timed()
@@ -114,20 +123,39 @@ def test_each_sized_depth_is_the_smallest_that_keeps_throughput(forked):
     deepened = [n for n, d in depths.items() if d > 2]
     assert deepened
     for name in deepened:
-        less = sim.run(words, {**depths, name: depths[name] - 1})
+        less = sim.run(words, {**depths, name: depths[name] - 1 - depths[name] // SEARCH_TOLERANCE})
         assert less.deadlock or less.interval() > interval, name
 
 
+def test_sized_depths_pass_and_are_no_deeper_than_the_paced_occupancies(forked):
+    """The build's depths keep the interval without a deadlock in a timed run, each no deeper than the largest
+    occupancy of the unbounded run paced at that interval (where the search starts)."""
+    report, out, _ = forked
+    depths = {n: s["depth"] for n, s in report.fifos["streams"].items()}
+    sim = CSim(out).timed()
+    words = np.zeros((SIZING_FRAMES, sim.in_bytes), dtype=np.uint8)
+    interval = report.fifos["steady_cycles_per_frame"]
+    paced = sim.run(words, dict.fromkeys(depths, 0), pace=interval).fifos()
+    start = {n: max(2, paced[n]["max_occupancy"]) for n in depths}
+    run = sim.run(words, depths)
+    assert not run.deadlock and run.interval() <= interval
+    assert sim.run(words, start).interval() <= interval  # the start passes, so the search only shrinks it
+    assert all(depths[n] <= start[n] for n in depths)
+    assert sum(depths.values()) < sum(start.values())
+
+
 def test_sizing_finds_the_same_depths_on_one_core_or_several(forked):
-    """The search tries as many depths at once as it has cores; the smallest passing depth does not depend on how
-    many (a deeper FIFO never slows the design), and runs on parallel threads report what one thread does."""
+    """The search tries as many depths at once as it has cores; searched exactly, the smallest passing depth does
+    not depend on how many (a deeper FIFO never slows the design), and runs on parallel threads report what one
+    thread does."""
     report, out, _ = forked
     sim = CSim(out).timed()
     streams = list(report.fifos["streams"])
-    one, _ = size_fifos(sim, streams, sim.in_bytes, jobs=1)
-    assert one == {n: s["depth"] for n, s in report.fifos["streams"].items()}  # the build's, on every core
-    three, info = size_fifos(sim, streams, sim.in_bytes, jobs=3)
+    one, _ = size_fifos(sim, streams, sim.in_bytes, jobs=1, exact=True)
+    three, info = size_fifos(sim, streams, sim.in_bytes, jobs=3, exact=True)
     assert three == one and info["interval"] == report.fifos["steady_cycles_per_frame"]
+    again, _ = size_fifos(sim, streams, sim.in_bytes)
+    assert again == {n: s["depth"] for n, s in report.fifos["streams"].items()}  # the build's, on every core
     words = np.random.default_rng(0).integers(0, 256, size=(3, sim.in_bytes), dtype=np.uint8)
     alone = [sim.run(words, {**one, n: 2}) for n in streams[:4]]
     with ThreadPoolExecutor(4) as pool:

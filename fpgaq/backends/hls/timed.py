@@ -6,20 +6,34 @@ csim's unbounded queue; in a timed run (fpgaq_simulate in bridge.cpp) every kern
 says how time is kept).
 One library serves both, so sizing the FIFOs never recompiles anything.
 
-FIFO sizing (fpgaq build): small depths that keep the design's full throughput without deadlock.
-1. Unbounded FIFOs: the steady-state interval T (the bottleneck).
-2. Unbounded FIFOs again, the input's words spread evenly over T cycles a frame (the rate the bottleneck lets in;
-   a source that floods the first FIFOs would make them look deep): every FIFO's largest occupancy. At depths
-   of at least those occupancies no write of that run waits; a run at those depths with the input as fast as the
-   design takes it confirms interval T (else step 1's occupancies, at which no write ever waits, are taken).
-   First, one run with every FIFO at depth 2: where it keeps interval T without a deadlock (many chains do: no
-   kernel's bursts outrun its neighbour's rate) those are the depths, the least there are, in one run.
-3. The deepest FIFO first, each is shrunk to the smallest depth at which a timed run still has no deadlock and
-   interval T, the others held at their current depths: a search over [2, current depth] (2 is Vitis's minimum)
-   that tries as many depths at once as there are cores, in runs on parallel threads (a run's state is per
-   thread), and keeps the smallest that passes. A deeper FIFO never slows the design, so what passes is an upper
-   interval of depths: with one core this is a binary search, with k cores each round cuts the interval k + 1
-   ways. Every accepted depth was confirmed by a run of the design with all the final depths up to that point.
+FIFO sizing (fpgaq build): small depths that keep the design's full throughput without deadlock. A trial is a
+timed run of 4 frames at given depths, the input as fast as the design takes it; it passes with no deadlock and
+an interval of at most T. Runs go `jobs` at a time on parallel threads (a run's state is per thread).
+1. Unbounded FIFOs: the steady-state interval T (the bottleneck), and every FIFO's largest occupancy: at those
+   depths no write of that run waits, so a run there is the same run (the first committed depths).
+2. At once: unbounded FIFOs with the input's words spread evenly over T cycles a frame (the rate the bottleneck
+   lets in; a source that floods the first FIFOs would make them look deep), every FIFO's largest occupancy the
+   start depths; and every FIFO at depth 2 (Vitis's minimum), which ends the sizing where it passes (many chains
+   do: no kernel's bursts outrun its neighbour's rate). The start depths, where a trial passes, are committed.
+3. The FIFOs above 2, deepest first (they free the most memory), each shrunk with the others at their committed
+   depths. After a FIFO that passed at 2, the next ones are tried at 2 in a row, 1 and 2 at once, then 4 and 8,
+   and so on while they pass; in a row that fails, the longest prefix that passes is found by a k-ary search,
+   and the FIFO after it searched. A FIFO's search: its committed depth less one (many FIFOs need all the depth
+   the paced run gave them) and 2 first (or, where a FIFO searched before started as deep, as the same kernels'
+   FIFOs in repeated blocks do, that one's result and the depth a 32nd below it); then, once two depths failed
+   without a deadlock, the depth where the line through them reaches T (near the answer a frame's cycles often
+   fall about linearly with the depth) and the depth a 32nd below it, while such steps halve the interval left,
+   else depths that cut it evenly and into equal ratios. It ends when the deepest depth seen to fail is within
+   1/32 of the committed one (exact below 64 words).
+Every trial holds all the depths committed so far, and only a passing trial is committed, so the committed
+depths always passed a run together. A deeper FIFO never slows the design, so a depth that failed fails again
+once others are shallower: what a failing trial teaches stays true. After each passing trial, a FIFO whose
+writer never waited takes its largest occupancy in that run (the same run again); where that changed the last
+committed trial's depths, one more run confirms the final ones (else that trial's are kept).
+Measured on a 2-core machine (docs/benchmarks.md, Build time), against the former search (each FIFO from
+[2, start depth] cut k + 1 ways on k cores): CNV-w1a1 67 runs (89), 2.3 s (2.7); MobileNet-v1 0.25 at 128 137 runs
+(171), 24.7 s (27.3); the depths' total 0.8% and 0.4% deeper, the same estimated LUTs, flip-flops and BRAM.
+MobileNet-v1 1.0 at 224: 198 runs, 432 s (runs of 3 to 7 s each; the former search took about half an hour).
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ from fpgaq.errors import FpgaqError
 
 SIZING_FRAMES = 4  # frames 0 and 1 fill the pipeline; 1 -> 3 measure the steady state
 MIN_DEPTH = 2  # Vitis's default and smallest stream depth
+SEARCH_TOLERANCE = 32  # a FIFO's search ends within 1/32 of its depth (exact below 64 words)
 _STREAM_PRAGMA = re.compile(r"^\s*#pragma HLS STREAM variable = (\w+) depth = (\d+)\s*$", re.MULTILINE)
 
 
@@ -168,54 +183,178 @@ def deadlock_message(report: dict, streams: dict | None = None) -> str:
 
 
 def size_fifos(
-    sim: TimedSim, streams: list[str], frame_bytes: int, jobs: int | None = None
+    sim: TimedSim, streams: list[str], frame_bytes: int, jobs: int | None = None, exact: bool = False
 ) -> tuple[dict[str, int], dict]:
     """(stream name -> depth, {"interval", "runs"}): depths found to keep full throughput without deadlock, each
     shrunk as far as a timed run confirms (module docstring), `jobs` runs at a time (default: every core)."""
     words = np.zeros((SIZING_FRAMES, frame_bytes), dtype=np.uint8)  # the kernels' timing does not depend on data
-    unbounded = {name: 0 for name in streams}
+    unbounded = dict.fromkeys(streams, 0)
     free = sim.run(words, unbounded)
     if free.deadlock:
         raise SimulationError(deadlock_message(free.report) + " with unbounded FIFOs (a library defect)")
     interval = free.interval()
-    paced = sim.run(words, unbounded, pace=interval).fifos()
-    depths = {name: max(MIN_DEPTH, paced[name]["max_occupancy"]) for name in streams}
-    runs = 2
     jobs = max(1, jobs or os.cpu_count() or 1)
-
-    def keep(trials: list[dict[str, int]]) -> list[bool]:
-        nonlocal runs
-        runs += len(trials)
-        if len(trials) == 1:
-            checks = [sim.run(words, trials[0], load=False)]
-        else:
-            with ThreadPoolExecutor(len(trials)) as pool:
-                checks = list(pool.map(lambda d: sim.run(words, d, load=False), trials))
-        return [not c.deadlock and c.interval() <= interval for c in checks]
-
-    sim.load()  # the UltraRAM tables, once: the runs below only read them
     floor = dict.fromkeys(streams, MIN_DEPTH)
-    if depths != floor and keep([floor])[0]:  # every FIFO at the least depth keeps the rate (many chains): done
-        return floor, {"interval": interval, "runs": runs}
-    if not keep([depths])[0]:
-        need = free.fifos()
-        depths = {name: max(MIN_DEPTH, need[name]["max_occupancy"]) for name in streams}  # the unbounded schedule
-    for name in sorted(streams, key=lambda n: -depths[n]):  # the deepest first: they free the most memory
-        lo, hi = MIN_DEPTH, depths[name]  # hi keeps throughput; find the smallest depth that does
-        first = True
-        while lo < hi:
-            if first:  # 2 among them: often the answer
-                tries = sorted({lo + (hi - lo) * i // jobs for i in range(jobs)})
+    sim.load()  # the UltraRAM tables, once: the runs below only read them
+    with ThreadPoolExecutor(jobs) as pool:
+        search = _Search(sim, words, interval, pool, 0 if exact else SEARCH_TOLERANCE)
+        paced, least = search.runs([(unbounded, interval), (floor, 0)])
+        if search.passes(least):  # every FIFO at the least depth keeps the rate (many chains): done
+            return floor, {"interval": interval, "runs": search.count + 1}
+        search.commit(unbounded, free)
+        occupancy = paced.fifos()
+        start = {n: min(search.best[n], max(MIN_DEPTH, occupancy[n]["max_occupancy"])) for n in streams}
+        if start != search.best:
+            search.first_passing([start])
+        order = sorted((n for n in streams if search.best[n] > MIN_DEPTH), key=lambda n: -search.best[n])
+        i, gallop = 0, 0  # gallop: how many FIFOs in a row to try at the least depth at once (0: one, searched)
+        while i < len(order):
+            name = order[i]
+            if search.best[name] <= search.lo[name]:
+                i += 1
+            elif gallop == 0 or search.lo[name] > MIN_DEPTH:
+                search.depth(name, jobs)
+                gallop = int(search.best[name] == MIN_DEPTH)
+                i += 1
+            else:  # the next `gallop` FIFOs in order at the least depth at once, and twice as many, ...
+                ends = sorted({min(len(order), i + gallop * 2**j) for j in range(jobs)})
+                passed = search.first_passing([{**search.best, **dict.fromkeys(order[i:e], MIN_DEPTH)} for e in ends])
+                if passed == len(ends):
+                    i, gallop = ends[-1], gallop * 2**jobs
+                    continue
+                if passed:
+                    i = ends[passed - 1]
+                group = order[i : ends[passed]]  # fails at the least depth; its longest prefix that does not
+                if len(group) > 1:
+                    i += search.prefix(group, jobs)
+                search.lo[order[i]] = MIN_DEPTH + 1
+                gallop = 0
+        if search.best != search.last:  # the last commit's shortening, confirmed by a run at every final depth
+            search.first_passing([search.best], confirm=True)
+    return search.best, {"interval": interval, "runs": search.count + 1}
+
+
+class _Search:
+    """The state of a FIFO sizing: the depths that passed (`best`), per FIFO the least depth not seen to fail
+    (`lo`: below it, that FIFO failed with every other FIFO at least as deep as now, so it still would), the runs."""
+
+    def __init__(self, sim: TimedSim, words: np.ndarray, interval: int, pool: ThreadPoolExecutor, tolerance: int):
+        self.sim, self.words, self.interval, self.pool = sim, words, interval, pool
+        self.tolerance = tolerance  # a search ends within depth // tolerance words (0: exact)
+        self.count = 0
+        self.best: dict[str, int] = {}
+        self.last: dict[str, int] = {}  # the depths of the run that `best` comes from
+        self.lo: dict[str, int] = {}
+        self.found: dict[int, int] = {}  # a searched FIFO's depth before -> after
+
+    def runs(self, calls: list[tuple[dict[str, int], int]]) -> list[Run]:
+        """Timed runs at (depths, pace), on parallel threads."""
+        self.count += len(calls)
+        if len(calls) == 1:
+            return [self.sim.run(self.words, calls[0][0], pace=calls[0][1], load=False)]
+        return list(self.pool.map(lambda c: self.sim.run(self.words, c[0], pace=c[1], load=False), calls))
+
+    def slack(self, depth: int) -> int:
+        """How far above the least passing depth a search may end."""
+        return depth // self.tolerance if self.tolerance else 0
+
+    def passes(self, run: Run) -> bool:
+        return not run.deadlock and run.interval() <= self.interval
+
+    def commit(self, depths: dict[str, int], run: Run) -> None:
+        self.best, self.last = _same_run(depths, run), depths
+        for name, depth in self.best.items():
+            self.lo[name] = min(self.lo.get(name, MIN_DEPTH), depth)
+
+    def first_passing(self, trials: list[dict[str, int]], confirm: bool = False, seen: dict | None = None) -> int:
+        """Runs `trials` (each no deeper than the one before) at once and commits the last of the leading ones
+        that pass; returns how many lead. `confirm`: a run of `best`, whose failure restores the depths that ran.
+        `seen`: trial index -> its run's interval, filled for the runs that failed without a deadlock."""
+        checks = self.runs([(t, 0) for t in trials])
+        passed = [self.passes(c) for c in checks]
+        lead = passed.index(False) if False in passed else len(passed)
+        if lead:
+            self.commit(trials[lead - 1], checks[lead - 1])
+        elif confirm:
+            self.best = self.last
+        if seen is not None:
+            seen.update({i: c.interval() for i, c in enumerate(checks) if not passed[i] and not c.deadlock})
+        return lead
+
+    def depth(self, name: str, jobs: int) -> None:
+        """The least depth of one FIFO that passes with the others as they are, to within 1 / SEARCH_TOLERANCE,
+        `jobs` depths at once between the least not seen to fail (lo) and the current (hi): first hi - 1 (many
+        FIFOs need all the depth the paced run gave them) and 2 (many need none), or the depth a FIFO that started
+        as deep ended at and the one a slack below; then, once two depths have failed without a deadlock, the
+        depth where the line through the deepest of them and one at least 3 shallower reaches the interval (near
+        the answer a frame's cycles often fall about linearly with the depth) and the depth a slack below it,
+        while such steps halve [lo, hi]; else depths that cut [lo, hi] evenly and into equal ratios."""
+        first, failed, width = True, {}, 0  # failed: depth -> interval; width: the last line's interval
+        start = self.best[name]
+        while self.best[name] - self.lo[name] > self.slack(self.best[name]):
+            lo, hi = self.lo[name], self.best[name]
+            arithmetic = [lo + (hi - lo) * i // (jobs + 1) for i in range(jobs, 0, -1)]
+            geometric = [round(lo * (hi / lo) ** (i / (jobs + 1))) for i in range(jobs, 0, -1)]
+            cuts = [d for pair in zip(arithmetic, geometric) for d in pair]
+            guess = _secant(failed, self.interval) if 2 * (hi - lo) <= width or not width else 0
+            like = self.found.get(start, 0)  # a FIFO that started as deep (the same kernels, often) ended there
+            if first and lo < like < hi:
+                tries = [like, like - 1 - self.slack(like), *cuts]
+            elif first:
+                tries = [hi - 1, lo] if lo == MIN_DEPTH else [hi - 1, *cuts]
+            elif lo < guess < hi:
+                tries, width = [guess, guess - 1 - self.slack(guess), *cuts], hi - lo
             else:
-                tries = sorted({lo + (hi - lo) * i // (jobs + 1) for i in range(1, jobs + 1)})
+                tries, width = cuts, 0
             first = False
-            passed = keep([{**depths, name: d} for d in tries])
-            below = [d for d, ok in zip(tries, passed) if not ok]
-            above = [d for d, ok in zip(tries, passed) if ok]
-            hi = min(above, default=hi)
-            lo = max((d + 1 for d in below if d < hi), default=lo)
-        depths[name] = hi
-    return depths, {"interval": interval, "runs": runs}
+            tries = sorted({min(max(d, lo), hi - 1) for d in tries[:jobs]}, reverse=True)
+            seen: dict[int, int] = {}
+            lead = self.first_passing([{**self.best, name: d} for d in tries], seen=seen)
+            failed.update({tries[i]: t for i, t in seen.items()})
+            if lead < len(tries):
+                self.lo[name] = max(self.lo[name], tries[lead] + 1)
+        self.found[start] = self.best[name]
+
+    def prefix(self, group: list[str], jobs: int) -> int:
+        """The longest prefix of `group` (which fails at the least depth) that passes at the least depth, committed;
+        returns its length."""
+        lo, hi = 0, len(group) - 1  # lo: passes (committed); hi + 1: fails
+        while lo < hi:
+            tries = sorted({lo + ((hi - lo) * i + jobs) // (jobs + 1) for i in range(1, jobs + 1)})
+            lead = self.first_passing([{**self.best, **dict.fromkeys(group[:p], MIN_DEPTH)} for p in tries])
+            if lead:
+                lo = tries[lead - 1]
+            if lead < len(tries):
+                hi = tries[lead] - 1
+        return lo
+
+
+def _secant(failed: dict[int, int], interval: int) -> int:
+    """The depth where the line through two failed (depth, interval) points reaches `interval`: the deepest point
+    and the deepest one at least 3 shallower (else the shallowest); 0 without two points on a falling line."""
+    points = sorted(failed.items())
+    if len(points) < 2:
+        return 0
+    d2, t2 = points[-1]
+    apart = [p for p in points if d2 - p[0] >= 3]
+    d1, t1 = apart[-1] if apart else points[0]
+    if not t1 > t2 > interval:
+        return 0
+    return d2 + -(-(t2 - interval) * (d2 - d1) // (t1 - t2))
+
+
+def _same_run(depths: dict[str, int], run: Run) -> dict[str, int]:
+    """`depths`, where `run` ran, with every FIFO whose writer never waited for a slot at its largest occupancy (at
+    least 2): a write waits only for an entry `depth` places earlier that was not read before, so the run at these
+    depths is the same run."""
+    fifos = run.fifos()
+    out = dict(depths)
+    for name, depth in depths.items():
+        f = fifos[name]
+        least = max(MIN_DEPTH, f["max_occupancy"])
+        if f["full_stalls"] == 0 and (depth == 0 or least < depth):
+            out[name] = least
+    return out
 
 
 def check_depths(sim: TimedSim, depths: dict[str, int], frame_bytes: int, streams: dict | None = None) -> str | None:
