@@ -173,7 +173,47 @@ struct LevelTable {
     std::vector<int> t;     // [levels][stride]
     std::vector<int> flip;  // 0, or -1 where negated: (x ^ flip) - flip is x or -x
     std::vector<int> bias;  // a matrix-vector unit's bias per column (0 for standalone thresholds)
+
+    // Whether the table holds `source` at the current generation; else it is emptied for n columns of L levels (the
+    // caller fills every column with set() and says whether it is usable).
+    bool current(const void* key, int L, int columns) {
+        const long long now = sim::weights_generation().load();
+        if (generation == now && source == key) return true;
+        generation = now;
+        source = key;
+        levels = L;
+        n = columns;
+        stride = (columns + 15) / 16 * 16;
+        t.assign((size_t)L * stride, 0);
+        flip.assign(stride, 0);
+        bias.assign(stride, 0);
+        return false;
+    }
+    // Column j: a row of `levels` thresholds, negated or not, and a bias; false where a threshold is outside 32 bits.
+    template <typename T>
+    bool set(int j, const T* row, bool negate, long long b) {
+        bool fits = true;
+        for (int l = 0; l < levels; l++) {
+            const long long v = (long long)row[l];
+            fits = fits && v >= -2147483647LL - 1 && v <= 2147483647LL;
+            t[(size_t)l * stride + j] = (int)v;
+        }
+        flip[j] = negate ? -1 : 0;
+        bias[j] = (int)b;
+        return fits;
+    }
 };
+
+// Whether each of `rows` rows of L thresholds is ascending.
+template <int L, typename T>
+bool ascending(const T (*row)[L], int rows) {
+    for (int r = 0; r < rows; r++) {
+        for (int l = 1; l < L; l++) {
+            if ((long long)row[r][l - 1] > (long long)row[r][l]) return false;
+        }
+    }
+    return true;
+}
 
 // count[j] = the level count of column j's value x[j], for j < n rounded up to 16 (x and count hold that many;
 // the columns past n are padding, their counts meaningless). Blocks of 16 columns: the loops vectorize.
@@ -310,11 +350,7 @@ bool sorted_rows(const typename C::thr_t (*t)[C::g * (C::ocg / C::pe)][C::levels
     std::lock_guard<std::mutex> hold(lock);
     if (checked != (const void*)t) {
         sorted = true;
-        for (int p = 0; p < C::pe; p++) {
-            for (int f = 0; f < C::g * (C::ocg / C::pe); f++) {
-                for (int l = 1; l < C::levels; l++) sorted = sorted && (long long)t[p][f][l - 1] <= (long long)t[p][f][l];
-            }
-        }
+        for (int p = 0; p < C::pe && sorted; p++) sorted = ascending<C::levels>(t[p], C::g * (C::ocg / C::pe));
         checked = (const void*)t;
     }
     return sorted;
@@ -376,34 +412,18 @@ const LevelTable* mvu_levels(const Thresholds<C>& act, const typename C::bias_t 
     static LevelTable cache;
     static std::mutex lock;
     std::lock_guard<std::mutex> hold(lock);
-    const long long generation = sim::weights_generation().load();
-    if (cache.generation != generation || cache.source != (const void*)act.t) {
-        const int PE = C::pe, F = C::g * (C::ocg / C::pe), L = C::levels, n = PE * F, stride = (n + 15) / 16 * 16;
+    const int PE = C::pe, F = C::g * (C::ocg / C::pe);
+    if (!cache.current((const void*)act.t, C::levels, PE * F)) {
         bool usable = C::outer_t::width <= 30;
         double b_max = 0;
-        cache.t.assign((size_t)L * stride, 0);
-        cache.flip.assign(stride, 0);
-        cache.bias.assign(stride, 0);
         for (int p = 0; p < PE && usable; p++) {
             for (int f = 0; f < F; f++) {
-                const int j = f * PE + p;
                 const long long b = (long long)bias[p][f];
                 b_max = std::max(b_max, (double)(b < 0 ? -b : b));
-                cache.bias[j] = (int)b;
-                cache.flip[j] = act.negate[p][f] ? -1 : 0;
-                for (int l = 0; l < L; l++) {
-                    const long long t = (long long)act.t[p][f][l];
-                    usable = usable && t >= -2147483647LL - 1 && t <= 2147483647LL;
-                    cache.t[(size_t)l * stride + j] = (int)t;
-                }
+                usable = cache.set(f * PE + p, act.t[p][f], act.negate[p][f], b) && usable;
             }
         }
         cache.usable = usable && b_max + layer.bound < 2147483648.0;
-        cache.levels = L;
-        cache.n = n;
-        cache.stride = stride;
-        cache.generation = generation;
-        cache.source = (const void*)act.t;
     }
     return cache.usable ? &cache : nullptr;
 }
@@ -421,34 +441,18 @@ const LevelTable* lane_levels(const LaneThresholds<C>& count) {
     static LevelTable cache;
     static std::mutex lock;
     std::lock_guard<std::mutex> hold(lock);
-    const long long generation = sim::weights_generation().load();
-    if (cache.generation != generation || cache.source != (const void*)count.t) {
-        const int WIN = C::win, RPL = C::rpl, L = C::levels, WORDS = C::num / C::win;
-        int reps = std::max(1, 64 / (WIN * RPL));
-        while (reps > 1 && WORDS % (RPL * reps) != 0) reps--;
-        const int n = WIN * RPL * reps, stride = (n + 15) / 16 * 16;
+    const int WIN = C::win, RPL = C::rpl, WORDS = C::num / C::win;
+    int reps = std::max(1, 64 / (WIN * RPL));
+    while (reps > 1 && WORDS % (RPL * reps) != 0) reps--;
+    if (!cache.current((const void*)count.t, C::levels, WIN * RPL * reps)) {
         bool usable = C::in_t::width <= 30 && WORDS % (RPL * reps) == 0;
-        cache.t.assign((size_t)L * stride, 0);
-        cache.flip.assign(stride, 0);
-        cache.bias.assign(stride, 0);
         for (int e = 0; e < WIN && usable; e++) {
             for (int i = 0; i < RPL * reps; i++) {
-                const int j = i * WIN + e, r = i % RPL;
-                cache.flip[j] = count.negate[e][r] ? -1 : 0;
-                for (int l = 0; l < L; l++) {
-                    const long long t = (long long)count.t[e][r][l];
-                    usable = usable && t >= -2147483647LL - 1 && t <= 2147483647LL;
-                    cache.t[(size_t)l * stride + j] = (int)t;
-                }
+                usable = cache.set(i * WIN + e, count.t[e][i % RPL], count.negate[e][i % RPL], 0) && usable;
             }
         }
         cache.usable = usable;
-        cache.levels = L;
-        cache.n = n;
-        cache.stride = stride;
         cache.period = RPL * reps;
-        cache.generation = generation;
-        cache.source = (const void*)count.t;
     }
     return cache.usable ? &cache : nullptr;
 }
@@ -753,11 +757,7 @@ bool sorted_lane_rows(const typename C::thr_t (*t)[C::rpl][C::levels]) {
     std::lock_guard<std::mutex> hold(lock);
     if (checked != (const void*)t) {
         sorted = true;
-        for (int e = 0; e < C::win; e++) {
-            for (int r = 0; r < C::rpl; r++) {
-                for (int l = 1; l < C::levels; l++) sorted = sorted && (long long)t[e][r][l - 1] <= (long long)t[e][r][l];
-            }
-        }
+        for (int e = 0; e < C::win && sorted; e++) sorted = ascending<C::levels>(t[e], C::rpl);
         checked = (const void*)t;
     }
     return sorted;

@@ -304,9 +304,7 @@ class CSim:
         out = np.empty((n,) + self.output_shape, dtype=np.int64)
         self._fill()
         status = self._split(self._run, codes.reshape(n, -1), out.reshape(n, -1), ctypes.c_longlong)
-        if status != 0:
-            raise CSimError(f"the C-simulation reported stream error {status}")
-        self._raise_on_overflow()
+        self._finish(status)
         return out
 
     def run_words(self, data: np.ndarray) -> np.ndarray:
@@ -319,9 +317,7 @@ class CSim:
         out = np.zeros((data.shape[0], out_bytes), dtype=np.uint8)
         self._fill()
         status = self._split(self._run_words, data, out, ctypes.c_ubyte)
-        if status != 0:
-            raise CSimError(f"the C-simulation reported stream error {status}")
-        self._raise_on_overflow()
+        self._finish(status)
         return out
 
     def _split(self, function, data: np.ndarray, out: np.ndarray, ctype) -> int:
@@ -334,6 +330,12 @@ class CSim:
 
         statuses = in_parallel(chunk, len(data), 1 if self.instrumented else self.jobs)
         return next((s for s in statuses if s != 0), 0)
+
+    def _finish(self, status: int) -> None:
+        """After a run: its stream error, else the first accumulator overflow an instrumented build logged."""
+        if status != 0:
+            raise CSimError(f"the C-simulation reported stream error {status}")
+        self._raise_on_overflow()
 
     def _raise_on_overflow(self) -> None:
         layer, channel, value = ctypes.c_int(), ctypes.c_int(), ctypes.c_longlong()
@@ -371,9 +373,7 @@ class CSim:
             input_codes(self.host, x)  # raises the CSimError that names the first bad value of the batch
             raise CSimError("the input could not be quantized")  # a frame's error is the batch's: not reached
         status = next((s for s in statuses if s), 0)
-        if status != 0:
-            raise CSimError(f"the C-simulation reported stream error {status}")
-        self._raise_on_overflow()
+        self._finish(status)
         return self.host.dequantize(out)
 
     def timed(self) -> TimedSim:
